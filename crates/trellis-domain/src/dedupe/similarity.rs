@@ -1,0 +1,157 @@
+//! Fuzzy duplicate detection over company keys.
+//!
+//! Exact key equality misses typos ("Acme Globel") and reordered words
+//! ("Global Acme" / "Acme Global"). Comparing a new name with every stored
+//! one does not scale, so candidates are found first by *blocking*: the store
+//! keeps each company's key and its [`reversed_key`], both indexed, and looks
+//! up a new name with two prefix range scans, one on
+//! `prefix_for_block(key)` and one on `prefix_for_block(&reversed_key(key))`.
+//! A typo near the end of a name leaves its beginning intact and the first
+//! scan finds it; a typo near the beginning leaves its end intact and the
+//! second scan finds it. Only those candidates are scored with
+//! [`name_similarity`].
+
+/// Number of characters the blocking prefix scans on.
+///
+/// Three keeps the candidate sets small while tolerating a typo anywhere
+/// except in both the first and the last three characters.
+const BLOCK_PREFIX_CHARS: usize = 3;
+
+/// How alike two company keys are, from 0.0 (nothing in common) to 1.0
+/// (equal, or the same words in another order).
+///
+/// The score is the larger of Jaro-Winkler, which rewards a shared beginning
+/// and forgives small typos, and the normalized Levenshtein similarity of the
+/// keys with their words sorted, which makes word order irrelevant. The
+/// arguments are keys from [`company_key`](super::company_key), not raw
+/// names. The result is symmetric in its arguments.
+pub fn name_similarity(a_key: &str, b_key: &str) -> f64 {
+    if a_key == b_key {
+        return 1.0;
+    }
+    // A fixed argument order makes the score symmetric whatever the
+    // underlying metrics do with ties.
+    let (first, second) = if a_key <= b_key {
+        (a_key, b_key)
+    } else {
+        (b_key, a_key)
+    };
+    strsim::jaro_winkler(first, second).max(sorted_words_similarity(first, second))
+}
+
+/// Normalized Levenshtein similarity of the two keys with their words sorted.
+fn sorted_words_similarity(a: &str, b: &str) -> f64 {
+    strsim::normalized_levenshtein(&sorted_words(a), &sorted_words(b))
+}
+
+fn sorted_words(key: &str) -> String {
+    let mut words: Vec<&str> = key.split_whitespace().collect();
+    words.sort_unstable();
+    words.join(" ")
+}
+
+/// The key with its characters in reverse order, stored in its own indexed
+/// column so that a prefix scan on it finds names that share an *ending*
+/// (and so may differ by a typo at the beginning).
+pub fn reversed_key(key: &str) -> String {
+    key.chars().rev().collect()
+}
+
+/// The first three characters of a key (cut on a character boundary), or the
+/// whole key if it is shorter: the prefix that candidate lookups scan for.
+pub fn prefix_for_block(key: &str) -> &str {
+    match key.char_indices().nth(BLOCK_PREFIX_CHARS) {
+        Some((end, _)) => &key[..end],
+        None => key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn scores_typos_and_reordering_high_and_strangers_low() {
+        let cases = [
+            ("acme", "acme", 1.0, 1.0),
+            ("global acme", "acme global", 1.0, 1.0),
+            ("acme global", "acme globel", 0.9, 1.0),
+            ("acme", "acne", 0.85, 0.95),
+            ("procter and gamble", "proctor and gamble", 0.9, 1.0),
+            ("acme", "zenith", 0.0, 0.5),
+            ("acme", "", 0.0, 0.0),
+            ("", "", 1.0, 1.0),
+        ];
+        for (a, b, low, high) in cases {
+            let score = name_similarity(a, b);
+            assert!((low..=high).contains(&score), "{a:?} ~ {b:?} = {score}");
+        }
+    }
+
+    #[test]
+    fn reversed_key_reverses_characters() {
+        let cases = [
+            ("", ""),
+            ("acme", "emca"),
+            ("acme inc", "cni emca"),
+            ("ab", "ba"),
+        ];
+        for (key, reversed) in cases {
+            assert_eq!(reversed_key(key), reversed, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn block_prefix_is_three_chars_on_a_char_boundary() {
+        let cases = [
+            ("", ""),
+            ("a", "a"),
+            ("ab", "ab"),
+            ("abc", "abc"),
+            ("acme", "acm"),
+            ("a b c", "a b"),
+            ("éèêë", "éèê"),
+            ("北京市", "北京市"),
+        ];
+        for (key, prefix) in cases {
+            assert_eq!(prefix_for_block(key), prefix, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn a_typo_at_either_end_is_found_by_one_of_the_two_scans() {
+        let stored = "acme global";
+        for typo in ["acme globel", "ecme global"] {
+            let by_prefix = stored.starts_with(prefix_for_block(typo));
+            let by_suffix = reversed_key(stored).starts_with(prefix_for_block(&reversed_key(typo)));
+            assert!(by_prefix || by_suffix, "{typo:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn similarity_is_symmetric_and_bounded(a in ".{0,20}", b in ".{0,20}") {
+            let ab = name_similarity(&a, &b);
+            prop_assert_eq!(ab.to_bits(), name_similarity(&b, &a).to_bits());
+            prop_assert!((0.0..=1.0).contains(&ab));
+        }
+
+        #[test]
+        fn equal_keys_score_one(key in ".{0,30}") {
+            prop_assert_eq!(name_similarity(&key, &key), 1.0);
+        }
+
+        #[test]
+        fn reversing_twice_is_identity(key in ".{0,30}") {
+            prop_assert_eq!(reversed_key(&reversed_key(&key)), key);
+        }
+
+        #[test]
+        fn block_prefix_is_a_prefix_of_at_most_three_chars(key in ".{0,10}") {
+            let prefix = prefix_for_block(&key);
+            prop_assert!(key.starts_with(prefix));
+            prop_assert!(prefix.chars().count() <= 3);
+        }
+    }
+}

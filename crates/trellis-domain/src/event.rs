@@ -1,0 +1,164 @@
+//! The append-only event log's vocabulary. Every change the rules make is one
+//! of these, stored with who made it, when, and why; later capabilities (CRM
+//! sync, notifications, points, metrics) read the log rather than the tables.
+
+use crate::ids::{AccountId, ConflictId, PartnerId, RegistrationId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Actor {
+    /// A staff member or integration using a staff token.
+    Staff { token_id: i64, role: String },
+    /// Someone acting for a partner (partner token or intake channel).
+    Partner { partner_id: PartnerId },
+    /// Trellis itself: sweeps, timers and rules that fire on their own.
+    System,
+}
+
+impl Actor {
+    /// A compact label for lists and logs, `staff:3`, `partner:12`, `system`.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Staff { token_id, .. } => format!("staff:{token_id}"),
+            Actor::Partner { partner_id } => format!("partner:{partner_id}"),
+            Actor::System => "system".into(),
+        }
+    }
+}
+
+/// What changed. The variant name is the event kind; its fields are the data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    PartnerCreated {
+        name: String,
+    },
+    PartnerUserAdded {
+        email: String,
+    },
+    AccountCreated {
+        name: String,
+        domain: Option<String>,
+    },
+    Submitted {
+        channel: String,
+        registration_kind: String,
+    },
+    PossibleDuplicates {
+        account_ids: Vec<AccountId>,
+    },
+    Approved {
+        #[serde(with = "time::serde::rfc3339")]
+        hold_until: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        meeting_due: OffsetDateTime,
+        hold_days: u32,
+    },
+    Declined {
+        reason: String,
+    },
+    InfoRequested {
+        question: String,
+    },
+    InfoProvided {
+        message: String,
+    },
+    MeetingLogged {
+        #[serde(with = "time::serde::rfc3339")]
+        held_at: OffsetDateTime,
+    },
+    Won {
+        amount: Option<String>,
+        currency: Option<String>,
+    },
+    Lost {
+        reason: Option<String>,
+    },
+    Expired {
+        reason: String,
+    },
+    ConflictOpened {
+        conflict_id: ConflictId,
+        registrations: Vec<RegistrationId>,
+    },
+    ConflictJoined {
+        conflict_id: ConflictId,
+    },
+    ConflictResolved {
+        conflict_id: ConflictId,
+        winner: Option<RegistrationId>,
+        reason: String,
+    },
+}
+
+impl Change {
+    /// The stored event kind, `approved`, `conflict_opened`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::PartnerCreated { .. } => "partner_created",
+            Change::PartnerUserAdded { .. } => "partner_user_added",
+            Change::AccountCreated { .. } => "account_created",
+            Change::Submitted { .. } => "submitted",
+            Change::PossibleDuplicates { .. } => "possible_duplicates",
+            Change::Approved { .. } => "approved",
+            Change::Declined { .. } => "declined",
+            Change::InfoRequested { .. } => "info_requested",
+            Change::InfoProvided { .. } => "info_provided",
+            Change::MeetingLogged { .. } => "meeting_logged",
+            Change::Won { .. } => "won",
+            Change::Lost { .. } => "lost",
+            Change::Expired { .. } => "expired",
+            Change::ConflictOpened { .. } => "conflict_opened",
+            Change::ConflictJoined { .. } => "conflict_joined",
+            Change::ConflictResolved { .. } => "conflict_resolved",
+        }
+    }
+}
+
+/// One event to be written: what changed, to which records, and why in plain
+/// words. The store adds the id, the time and the actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub change: Change,
+    pub registration_id: Option<RegistrationId>,
+    pub partner_id: Option<PartnerId>,
+    pub account_id: Option<AccountId>,
+    pub conflict_id: Option<ConflictId>,
+    pub why: String,
+}
+
+impl NewEvent {
+    pub fn new(change: Change, why: impl Into<String>) -> NewEvent {
+        NewEvent {
+            change,
+            registration_id: None,
+            partner_id: None,
+            account_id: None,
+            conflict_id: None,
+            why: why.into(),
+        }
+    }
+
+    pub fn on_registration(mut self, id: RegistrationId) -> NewEvent {
+        self.registration_id = Some(id);
+        self
+    }
+
+    pub fn on_partner(mut self, id: PartnerId) -> NewEvent {
+        self.partner_id = Some(id);
+        self
+    }
+
+    pub fn on_account(mut self, id: AccountId) -> NewEvent {
+        self.account_id = Some(id);
+        self
+    }
+
+    pub fn on_conflict(mut self, id: ConflictId) -> NewEvent {
+        self.conflict_id = Some(id);
+        self
+    }
+}

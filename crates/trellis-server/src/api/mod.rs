@@ -1,0 +1,72 @@
+//! The REST API under `/api/v1`. Routes and their OpenAPI description are
+//! declared together (utoipa-axum), so the document cannot drift from code.
+
+mod accounts;
+mod conflicts;
+mod json;
+mod partners;
+mod registrations;
+mod system;
+mod views;
+
+use crate::AppState;
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Trellis API", description = "Partner relationship management: partners, accounts, lead and deal registration, channel conflicts."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(partners::create, partners::list))
+        .routes(routes!(partners::get))
+        .routes(routes!(partners::add_user))
+        .routes(routes!(partners::create_token))
+        .routes(routes!(registrations::create, registrations::list))
+        .routes(routes!(registrations::get))
+        .routes(routes!(registrations::events))
+        .routes(routes!(registrations::decide))
+        .routes(routes!(registrations::provide_info))
+        .routes(routes!(registrations::log_meeting))
+        .routes(routes!(registrations::close))
+        .routes(routes!(accounts::create))
+        .routes(routes!(accounts::matching))
+        .routes(routes!(accounts::get))
+        .routes(routes!(conflicts::list))
+        .routes(routes!(conflicts::resolve))
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let (router, doc) = api_routes().split_for_parts();
+    let doc = serde_json::to_value(&doc).unwrap_or_default();
+    let mut router = router.merge(system::router(doc));
+    if state.clock.is_test() {
+        router = router.merge(system::test_clock_router());
+    }
+    router
+}

@@ -1,0 +1,251 @@
+//! `/api/v1/partners`: the partners in the program, their users and tokens.
+
+use super::json::{parse, Json, Query};
+use super::registrations::page_limit;
+use super::views::Page;
+use crate::auth::{Admin, Caller, Staff};
+use crate::input::Checker;
+use crate::problem::{ApiError, ApiResult};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use trellis_domain::dedupe::{Email, WebDomain};
+use trellis_domain::ids::PartnerId;
+use trellis_domain::partner::{Partner, PartnerKind};
+use trellis_domain::values::Text;
+use trellis_store::{NewPartner, PartnerUser, Role};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerRequest {
+    name: String,
+    /// reseller | referral | service | isv
+    kind: String,
+    /// A tier id of the program; the lowest tier when left out.
+    tier: Option<String>,
+    #[serde(default)]
+    email_domains: Vec<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    segments: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PartnerView {
+    id: i64,
+    name: String,
+    kind: String,
+    tier: String,
+    email_domains: Vec<String>,
+    regions: Vec<String>,
+    segments: Vec<String>,
+}
+
+impl From<Partner> for PartnerView {
+    fn from(p: Partner) -> Self {
+        PartnerView {
+            id: p.id.0,
+            name: p.name,
+            kind: p.kind.as_str().into(),
+            tier: p.tier,
+            email_domains: p.email_domains,
+            regions: p.regions,
+            segments: p.segments,
+        }
+    }
+}
+
+impl PartnerRequest {
+    fn validate(self, state: &AppState) -> ApiResult<NewPartner> {
+        let mut c = Checker::default();
+        let name = c.check("name", Text::parse("name", &self.name));
+        let kind = PartnerKind::parse(&self.kind);
+        if kind.is_none() {
+            c.fail(
+                "kind",
+                format!(
+                    "'{}' is not a partner kind: use reseller, referral, service or isv",
+                    self.kind
+                ),
+            );
+        }
+        let tier = self
+            .tier
+            .unwrap_or_else(|| state.program.lowest_tier().id.clone());
+        if state.program.tier(&tier).is_none() {
+            let ids: Vec<_> = state.program.tiers.iter().map(|t| t.id.as_str()).collect();
+            c.fail(
+                "tier",
+                format!(
+                    "'{tier}' is not a tier of this program: use one of {}",
+                    ids.join(", ")
+                ),
+            );
+        }
+        let domains: Vec<_> = self
+            .email_domains
+            .iter()
+            .filter_map(|d| {
+                c.value("email_domains", WebDomain::parse(d))
+                    .map(|d| d.as_str().to_owned())
+            })
+            .collect();
+        c.finish(|| {
+            Some(NewPartner {
+                name: name?.into_string(),
+                kind: kind?,
+                tier,
+                email_domains: domains,
+                regions: self.regions,
+                segments: self.segments,
+            })
+        })
+    }
+}
+
+/// Add a partner to the program (staff).
+#[utoipa::path(post, path = "/api/v1/partners", tag = "partners", request_body = PartnerRequest,
+    responses((status = 201, body = PartnerView), (status = 422, body = crate::problem::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Json(r): Json<PartnerRequest>,
+) -> ApiResult<(StatusCode, Json<PartnerView>)> {
+    let new = r.validate(&state)?;
+    let partner = state
+        .store
+        .create_partner(&new, &staff.actor(), state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(partner.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// List partners (a partner token sees only itself).
+#[utoipa::path(get, path = "/api/v1/partners", tag = "partners", params(PageQuery), responses((status = 200, body = Page<PartnerView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<PartnerView>>> {
+    let limit = page_limit(q.limit)?;
+    let partners = match caller.0.partner_scope() {
+        Some(own) => vec![state.store.partner(own).await?],
+        None => state.store.partners(q.after.unwrap_or(0), limit).await?,
+    };
+    let views = partners.into_iter().map(PartnerView::from).collect();
+    Ok(Json(Page::new(views, limit, |p: &PartnerView| p.id)))
+}
+
+/// One partner.
+#[utoipa::path(get, path = "/api/v1/partners/{id}", tag = "partners",
+    responses((status = 200, body = PartnerView), (status = 404, body = crate::problem::Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<PartnerView>> {
+    caller.may_see(PartnerId(id))?;
+    Ok(Json(state.store.partner(PartnerId(id)).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserRequest {
+    name: String,
+    email: String,
+}
+
+/// Add a person to a partner (staff).
+#[utoipa::path(post, path = "/api/v1/partners/{id}/users", tag = "partners", request_body = UserRequest,
+    responses((status = 201, body = serde_json::Value), (status = 409, body = crate::problem::Problem)))]
+pub async fn add_user(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Path(id): Path<i64>,
+    Json(r): Json<UserRequest>,
+) -> ApiResult<(StatusCode, Json<PartnerUser>)> {
+    let mut c = Checker::default();
+    let name = c.check("name", Text::parse("name", &r.name));
+    let email = c.value("email", Email::parse(&r.email));
+    let (name, email) = c.finish(|| Some((name?, email?)))?;
+    let user = state
+        .store
+        .add_partner_user(
+            PartnerId(id),
+            name.as_str(),
+            &email,
+            &staff.actor(),
+            state.clock.now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// What the token is for, e.g. "CRM integration".
+    label: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    id: i64,
+    partner_id: i64,
+    /// Shown once; only its hash is stored.
+    token: String,
+}
+
+/// Create a partner-scoped token (admin). The secret is shown only here.
+#[utoipa::path(post, path = "/api/v1/partners/{id}/tokens", tag = "partners", request_body = TokenRequest,
+    responses((status = 201, body = TokenView), (status = 404, body = crate::problem::Problem)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<TokenView>)> {
+    // The body is optional: an empty one takes the default label.
+    let request: Option<TokenRequest> = if body.is_empty() {
+        None
+    } else {
+        Some(parse(&headers, &body)?)
+    };
+    let partner = state.store.partner(PartnerId(id)).await?;
+    let label = request
+        .and_then(|r| r.label)
+        .unwrap_or_else(|| format!("{} API token", partner.name));
+    if label.chars().count() > 200 {
+        return Err(ApiError::invalid("label", "must be at most 200 characters"));
+    }
+    let secret = crate::tokens::new_secret();
+    let token_id = state
+        .store
+        .create_token(
+            &secret,
+            Role::Partner,
+            Some(partner.id),
+            &label,
+            state.clock.now(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenView {
+            id: token_id,
+            partner_id: partner.id.0,
+            token: secret,
+        }),
+    ))
+}

@@ -1,0 +1,63 @@
+//! The Trellis HTTP server: the REST API under `/api/v1`, its OpenAPI
+//! document, and the background sweep that applies deadlines.
+
+mod api;
+mod auth;
+pub mod clock;
+mod input;
+mod problem;
+mod sweep;
+pub mod tokens;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use clock::Clock;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use trellis_domain::program::Program;
+use trellis_store::Store;
+
+pub use api::openapi;
+
+/// The largest request body the API reads; bigger ones get 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub program: Arc<Program>,
+    pub clock: Clock,
+}
+
+/// The whole application as a router (tests and `serve` use the same one).
+pub fn app(state: AppState) -> Router {
+    api::router(&state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds `addr` (port 0 picks a free port), starts the expiry sweep, and
+/// serves until the process ends.
+pub async fn start(
+    state: AppState,
+    addr: SocketAddr,
+    sweep_every: Duration,
+) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    sweep::spawn(state.clone(), sweep_every);
+    let router = app(state);
+    let task = tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(Running { addr, task })
+}

@@ -1,0 +1,178 @@
+//! Connecting, migrating, and the few places SQLite and PostgreSQL differ.
+
+use crate::error::Result;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which database a store speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The store: a connection pool for reads and one for writes.
+///
+/// On SQLite the write pool holds a single connection, so writers queue in
+/// the pool instead of failing with `SQLITE_BUSY`, and every write
+/// transaction is serialized. On PostgreSQL both are the same pool and
+/// writers that touch the same account serialize on advisory locks.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) reader: AnyPool,
+    pub(crate) writer: AnyPool,
+    pub(crate) backend: Backend,
+}
+
+pub(crate) type Tx = Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`)
+    /// and runs pending migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let store = match backend {
+            Backend::Sqlite => Self::connect_sqlite(url).await?,
+            Backend::Postgres => Self::connect_postgres(url).await?,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Store> {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let url = sqlite_url(url);
+        let options = AnyConnectOptions::from_str(&url)?;
+        // An in-memory database exists once per connection, so it gets one
+        // connection for everything.
+        let readers = if memory { 1 } else { 4 };
+        let writer = sqlite_pool(1).connect_with(options.clone()).await?;
+        let reader = if memory {
+            writer.clone()
+        } else {
+            sqlite_pool(readers).connect_with(options).await?
+        };
+        Ok(Store {
+            reader,
+            writer,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Store> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        Ok(Store {
+            reader: pool.clone(),
+            writer: pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs the migrations of this backend that have not run yet.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator
+            .run(&self.writer)
+            .await
+            .map_err(|e| crate::StoreError::Database(e.into()))
+    }
+
+    /// Starts a write transaction.
+    pub(crate) async fn write(&self) -> Result<Tx> {
+        Ok(self.writer.begin().await?)
+    }
+
+    /// Serializes concurrent writers on the same keys (account domain and
+    /// name) until the transaction ends, so two partners registering one
+    /// account at the same moment still see each other. SQLite needs nothing:
+    /// its single write connection already serializes every writer.
+    pub(crate) async fn lock_keys(&self, tx: &mut Tx, keys: &[&str]) -> Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let mut hashes: Vec<i64> = keys.iter().map(|k| lock_hash(k)).collect();
+        // Taking locks in one global order rules out deadlocks.
+        hashes.sort_unstable();
+        hashes.dedup();
+        for hash in hashes {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(hash)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Closes every connection (tests and shutdown).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+fn sqlite_pool(size: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(60))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL makes every
+                // acknowledged commit durable even against power loss; the
+                // busy timeout covers other processes such as `trellis token`.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+}
+
+/// Accepts `sqlite://file.db`, `sqlite:file.db` and `sqlite::memory:`, and
+/// asks SQLite to create a missing file.
+fn sqlite_url(url: &str) -> String {
+    if url.contains(":memory:") || url.contains("mode=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}mode=rwc")
+}
+
+/// A stable 64-bit key for `pg_advisory_xact_lock` (FNV-1a: the same in
+/// every process and every release, unlike std's randomized hasher).
+fn lock_hash(key: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+impl Store {
+    /// Checks the database answers (health checks).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! The append-only event log: written in the same transaction as the change
+//! it explains, read back as a registration's or conflict's history.
+
+use crate::db::{Store, Tx};
+use crate::error::Result;
+use crate::rows::{micros, RowExt};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+use trellis_domain::event::{Actor, NewEvent};
+use trellis_domain::ids::RegistrationId;
+
+/// An event as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub kind: String,
+    pub registration_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub conflict_id: Option<i64>,
+    pub why: String,
+    pub data: serde_json::Value,
+}
+
+/// Appends `events` inside `tx`, stamped with `actor` and `now`.
+pub(crate) async fn append(
+    tx: &mut Tx,
+    actor: &Actor,
+    now: OffsetDateTime,
+    events: &[NewEvent],
+) -> Result<()> {
+    let actor = actor.label();
+    for event in events {
+        let data = serde_json::to_string(&event.change).unwrap_or_else(|_| "{}".into());
+        sqlx::query(
+            "INSERT INTO events (at, actor, kind, registration_id, partner_id, account_id, conflict_id, why, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(micros(now))
+        .bind(&actor)
+        .bind(event.change.kind())
+        .bind(event.registration_id.map(|id| id.0))
+        .bind(event.partner_id.map(|id| id.0))
+        .bind(event.account_id.map(|id| id.0))
+        .bind(event.conflict_id.map(|id| id.0))
+        .bind(&event.why)
+        .bind(data)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn event_from_row(row: &AnyRow) -> Result<EventRecord> {
+    let data = serde_json::from_str(&row.text("data")?).unwrap_or(serde_json::Value::Null);
+    Ok(EventRecord {
+        id: row.int("id")?,
+        at: row.at("at")?,
+        actor: row.text("actor")?,
+        kind: row.text("kind")?,
+        registration_id: row.opt_int("registration_id")?,
+        partner_id: row.opt_int("partner_id")?,
+        account_id: row.opt_int("account_id")?,
+        conflict_id: row.opt_int("conflict_id")?,
+        why: row.text("why")?,
+        data,
+    })
+}
+
+impl Store {
+    /// A registration's history, oldest first.
+    pub async fn registration_events(&self, id: RegistrationId) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query("SELECT * FROM events WHERE registration_id = $1 ORDER BY id")
+            .bind(id.0)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Every event of one kind, oldest first (reports and tests).
+    pub async fn events_of_kind(&self, kind: &str) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query("SELECT * FROM events WHERE kind = $1 ORDER BY id")
+            .bind(kind)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+}

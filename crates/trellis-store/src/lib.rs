@@ -1,0 +1,35 @@
+//! Trellis storage.
+//!
+//! One [`Store`] speaks to SQLite (embedded, the default) or PostgreSQL
+//! (several `trellis serve` processes on one database) through sqlx's `Any`
+//! driver, with the same SQL for both; the few places where the databases
+//! truly differ live in [`db`]. Every command runs in one transaction that
+//! writes the new state and the events explaining it together.
+
+mod accounts;
+mod commands;
+mod conflicts;
+pub mod db;
+mod error;
+mod events;
+mod idempotency;
+mod partners;
+mod records;
+mod registrations;
+mod rows;
+mod tokens;
+
+pub use accounts::{AccountMatch, Candidate, NewAccount};
+pub use db::{Backend, Store};
+pub use error::StoreError;
+pub use events::EventRecord;
+pub use idempotency::{IdempotencyOutcome, StoredResponse};
+pub use partners::{NewPartner, PartnerUser};
+pub use records::{AccountRecord, ConflictRecord, RegistrationRecord};
+pub use registrations::{Registered, RegistrationFilter};
+pub use tokens::{Principal, Role};
+
+/// Rows per page when a caller asks for none.
+pub const DEFAULT_PAGE: i64 = 50;
+/// The most rows one page may hold.
+pub const MAX_PAGE: i64 = 500;

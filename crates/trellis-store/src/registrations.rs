@@ -1,0 +1,458 @@
+//! Registrations: intake into the core, reads, and the row mapping.
+
+use crate::accounts::{self, Candidate, NewAccount};
+use crate::conflicts;
+use crate::db::{Store, Tx};
+use crate::error::{Result, StoreError};
+use crate::events;
+use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
+use crate::rows::{micros, opt_micros, RowExt};
+use sqlx::any::AnyRow;
+use time::{Date, OffsetDateTime};
+use trellis_domain::conflict::{competes, same_segment};
+use trellis_domain::event::{Actor, Change, NewEvent};
+use trellis_domain::ids::{AccountId, CaseNumber, ConflictId, PartnerId, RegistrationId};
+use trellis_domain::lifecycle::{self, Command};
+use trellis_domain::program::Program;
+use trellis_domain::registration::{Channel, Draft, Lifecycle, Market, RegistrationKind, Status};
+use trellis_domain::values::{Currency, Money};
+
+/// What intake answers: the new registration, the account it linked to, and
+/// what the checks found.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub registration: RegistrationRecord,
+    pub account: AccountRecord,
+    /// `domain`, `name`, or `None` when a new account was created.
+    pub matched_on: Option<&'static str>,
+    pub possible_duplicates: Vec<Candidate>,
+    pub conflict: Option<ConflictRecord>,
+}
+
+/// Which registrations a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationFilter {
+    pub status: Option<Status>,
+    pub partner_id: Option<PartnerId>,
+    pub account_id: Option<AccountId>,
+    /// Only ids greater than this (keyset pagination).
+    pub after: i64,
+    pub limit: i64,
+}
+
+const ACTIVE: &str = "('submitted', 'more_info', 'approved')";
+
+impl Store {
+    /// Registers a draft: links or creates its account, refuses a partner's
+    /// second active claim, opens or joins a conflict, all in one transaction.
+    pub async fn register(
+        &self,
+        draft: &Draft,
+        program: &Program,
+        actor: &Actor,
+        now: OffsetDateTime,
+    ) -> Result<Registered> {
+        let key = draft.company_name.key();
+        let mut tx = self.write().await?;
+        let domain_lock = draft
+            .domain
+            .as_ref()
+            .map(|d| format!("domain:{}", d.as_str()));
+        let name_lock = format!("name:{key}");
+        let locks: Vec<&str> = domain_lock
+            .iter()
+            .map(String::as_str)
+            .chain([name_lock.as_str()])
+            .collect();
+        self.lock_keys(&mut tx, &locks).await?;
+
+        let mut log = Vec::new();
+        let (account, matched_on) = link_account(&mut tx, draft, &mut log, now).await?;
+        let possible_duplicates = accounts::fuzzy(
+            &mut tx,
+            &key,
+            program.dedupe.fuzzy_threshold,
+            Some(account.id),
+        )
+        .await?;
+        let members = active_on_account(&mut tx, account.id).await?;
+        refuse_second_claim(draft, &members, program)?;
+
+        let registration = insert(&mut tx, draft, account.id, now).await?;
+        log.push(submitted_event(&registration, &possible_duplicates));
+        let competitors: Vec<_> = members
+            .iter()
+            .filter(|m| {
+                competes(
+                    program.registration.conflict_policy,
+                    draft.partner_id,
+                    &draft.market,
+                    &m.as_member(),
+                )
+            })
+            .collect();
+        let conflict =
+            conflicts::open_or_join(&mut tx, &registration, &competitors, program, &mut log, now)
+                .await?;
+        for event in &mut log {
+            event.partner_id.get_or_insert(draft.partner_id);
+            event.account_id.get_or_insert(account.id);
+        }
+        events::append(&mut tx, actor, now, &log).await?;
+        let registration = load(&mut tx, registration.id).await?;
+        let registration = if program.registration.auto_approve {
+            self.apply_in(
+                &mut tx,
+                registration,
+                Command::Approve { hold_days: None },
+                program,
+                &Actor::System,
+                now,
+            )
+            .await?
+        } else {
+            registration
+        };
+        let conflict = match conflict {
+            Some(id) => Some(conflicts::load_conflict(&mut tx, id).await?),
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(Registered {
+            registration,
+            account,
+            matched_on,
+            possible_duplicates,
+            conflict,
+        })
+    }
+
+    /// One registration; a partner-scoped caller sees only its own.
+    pub async fn registration(
+        &self,
+        id: RegistrationId,
+        scope: Option<PartnerId>,
+    ) -> Result<RegistrationRecord> {
+        let mut conn = self.reader.acquire().await?;
+        let record = load(&mut conn, id).await?;
+        if scope.is_some_and(|p| p != record.partner_id) {
+            return Err(StoreError::NotFound("registration"));
+        }
+        Ok(record)
+    }
+
+    pub async fn registrations(
+        &self,
+        filter: &RegistrationFilter,
+    ) -> Result<Vec<RegistrationRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM registrations WHERE id > $1 \
+             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR partner_id = $3) AND ($4 IS NULL OR account_id = $4) \
+             ORDER BY id LIMIT $5",
+        )
+        .bind(filter.after)
+        .bind(filter.status.map(Status::as_str))
+        .bind(filter.partner_id.map(|p| p.0))
+        .bind(filter.account_id.map(|a| a.0))
+        .bind(filter.limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Other active registrations on an account, for the "who else" panel.
+    pub async fn active_registrations_on(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<RegistrationRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        active_on_account(&mut conn, account).await
+    }
+}
+
+async fn link_account(
+    tx: &mut Tx,
+    draft: &Draft,
+    log: &mut Vec<NewEvent>,
+    now: OffsetDateTime,
+) -> Result<(AccountRecord, Option<&'static str>)> {
+    let key = draft.company_name.key();
+    if let Some((account, how)) = accounts::find_exact(tx, &key, draft.domain.as_ref()).await? {
+        return Ok((account, Some(how)));
+    }
+    let new = NewAccount {
+        name: draft.company_name.clone(),
+        domain: draft.domain.clone(),
+        source: "registration".into(),
+    };
+    let account = accounts::insert(tx, &new, now).await?;
+    log.push(
+        NewEvent::new(
+            Change::AccountCreated {
+                name: account.name.clone(),
+                domain: account.domain.clone(),
+            },
+            "no account matched the domain or the normalized company name",
+        )
+        .on_account(account.id),
+    );
+    Ok((account, None))
+}
+
+/// A partner may hold one active claim per account (per segment and product
+/// under `split_by_segment`): a second one answers with the existing case.
+fn refuse_second_claim(
+    draft: &Draft,
+    members: &[RegistrationRecord],
+    program: &Program,
+) -> Result<()> {
+    let split = program.registration.conflict_policy
+        == trellis_domain::program::ConflictPolicy::SplitBySegment;
+    let existing = members.iter().find(|m| {
+        m.partner_id == draft.partner_id && (!split || same_segment(&draft.market, &m.market))
+    });
+    match existing {
+        Some(m) => Err(StoreError::conflict(format!(
+            "your partner already holds an active registration for this account: {} ({})",
+            m.case_number(),
+            m.life.status.as_str()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn submitted_event(reg: &RegistrationRecord, duplicates: &[Candidate]) -> NewEvent {
+    let mut why = format!(
+        "{} registered {} through {}",
+        reg.case_number(),
+        reg.company_name,
+        reg.channel.as_str()
+    );
+    if !duplicates.is_empty() {
+        why.push_str(&format!(
+            "; {} similar account name(s) await staff review",
+            duplicates.len()
+        ));
+    }
+    NewEvent::new(
+        Change::Submitted {
+            channel: reg.channel.as_str().into(),
+            registration_kind: reg.kind.as_str().into(),
+        },
+        why,
+    )
+    .on_registration(reg.id)
+}
+
+pub(crate) async fn active_on_account(
+    conn: &mut sqlx::AnyConnection,
+    account: AccountId,
+) -> Result<Vec<RegistrationRecord>> {
+    let sql = format!(
+        "SELECT * FROM registrations WHERE account_id = $1 AND status IN {ACTIVE} ORDER BY id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(account.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+async fn upsert_contact(
+    tx: &mut Tx,
+    account: AccountId,
+    draft: &Draft,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO contacts (account_id, name, email, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id, email) DO UPDATE SET name = excluded.name RETURNING id",
+    )
+    .bind(account.0)
+    .bind(draft.contact_name.as_str())
+    .bind(draft.contact_email.as_str())
+    .bind(micros(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    row.int("id")
+}
+
+async fn insert(
+    tx: &mut Tx,
+    draft: &Draft,
+    account: AccountId,
+    now: OffsetDateTime,
+) -> Result<RegistrationRecord> {
+    let contact = upsert_contact(tx, account, draft, now).await?;
+    let deal = draft.deal.as_ref();
+    let row = sqlx::query(
+        "INSERT INTO registrations (partner_id, account_id, contact_id, kind, channel, status, company_name, \
+         company_domain, contact_name, contact_email, use_case, segment, region, product, deal_stage, deal_amount, \
+         deal_currency, deal_close_date, deal_next_step, submitted_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'submitted', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+         RETURNING id",
+    )
+    .bind(draft.partner_id.0)
+    .bind(account.0)
+    .bind(contact)
+    .bind(draft.kind.as_str())
+    .bind(draft.channel.as_str())
+    .bind(draft.company_name.as_str())
+    .bind(draft.domain.as_ref().map(|d| d.as_str()))
+    .bind(draft.contact_name.as_str())
+    .bind(draft.contact_email.as_str())
+    .bind(draft.use_case.as_ref().map(|t| t.as_str()))
+    .bind(draft.market.segment.as_deref())
+    .bind(draft.market.region.as_deref())
+    .bind(draft.market.product.as_deref())
+    .bind(deal.map(|d| d.stage.as_str()))
+    .bind(deal.map(|d| d.amount.minor))
+    .bind(deal.map(|d| d.amount.currency.code().to_owned()))
+    .bind(deal.map(|d| d.expected_close.to_string()))
+    .bind(deal.and_then(|d| d.next_step.as_ref()).map(|t| t.as_str()))
+    .bind(micros(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    load(tx, RegistrationId(row.int("id")?)).await
+}
+
+pub(crate) async fn load(
+    conn: &mut sqlx::AnyConnection,
+    id: RegistrationId,
+) -> Result<RegistrationRecord> {
+    let row = sqlx::query("SELECT * FROM registrations WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("registration"))?;
+    from_row(&row)
+}
+
+/// Writes a registration's lifecycle back, with the time the expiry sweep
+/// must look at it next.
+pub(crate) async fn save_life(
+    tx: &mut Tx,
+    id: RegistrationId,
+    life: &Lifecycle,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE registrations SET status = $2, status_reason = $3, approved_at = $4, hold_until = $5, \
+         meeting_due = $6, first_meeting_at = $7, closed_at = $8, won_amount = $9, expires_at = $10, updated_at = $11 \
+         WHERE id = $1",
+    )
+    .bind(id.0)
+    .bind(life.status.as_str())
+    .bind(life.status_reason.as_deref())
+    .bind(opt_micros(life.approved_at))
+    .bind(opt_micros(life.hold_until))
+    .bind(opt_micros(life.meeting_due))
+    .bind(opt_micros(life.first_meeting_at))
+    .bind(opt_micros(life.closed_at))
+    .bind(life.won_amount.map(|m| m.minor))
+    .bind(opt_micros(lifecycle::expires_at(life)))
+    .bind(micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn set_conflict(
+    tx: &mut Tx,
+    id: RegistrationId,
+    conflict: ConflictId,
+) -> Result<()> {
+    sqlx::query("UPDATE registrations SET conflict_id = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(conflict.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn from_row(row: &AnyRow) -> Result<RegistrationRecord> {
+    let currency = row
+        .opt_text("deal_currency")?
+        .map(|c| Currency::parse(&c))
+        .transpose()
+        .map_err(corrupt)?;
+    let deal = match (
+        row.opt_text("deal_stage")?,
+        row.opt_int("deal_amount")?,
+        currency,
+    ) {
+        (Some(stage), Some(minor), Some(currency)) => Some(DealRecord {
+            stage,
+            amount: Money { minor, currency },
+            expected_close: parse_date(&row.text("deal_close_date")?)?,
+            next_step: row.opt_text("deal_next_step")?,
+        }),
+        _ => None,
+    };
+    let won_amount = match (row.opt_int("won_amount")?, currency) {
+        (Some(minor), Some(currency)) => Some(Money { minor, currency }),
+        _ => None,
+    };
+    Ok(RegistrationRecord {
+        id: RegistrationId(row.int("id")?),
+        partner_id: PartnerId(row.int("partner_id")?),
+        account_id: AccountId(row.int("account_id")?),
+        conflict_id: row.opt_int("conflict_id")?.map(ConflictId),
+        kind: row.parsed("kind", RegistrationKind::parse)?,
+        channel: row.parsed("channel", Channel::parse)?,
+        company_name: row.text("company_name")?,
+        company_domain: row.opt_text("company_domain")?,
+        contact_name: row.text("contact_name")?,
+        contact_email: row.text("contact_email")?,
+        use_case: row.opt_text("use_case")?,
+        market: Market {
+            segment: row.opt_text("segment")?,
+            region: row.opt_text("region")?,
+            product: row.opt_text("product")?,
+        },
+        deal,
+        life: Lifecycle {
+            status: row.parsed("status", Status::parse)?,
+            submitted_at: row.at("submitted_at")?,
+            approved_at: row.opt_at("approved_at")?,
+            hold_until: row.opt_at("hold_until")?,
+            meeting_due: row.opt_at("meeting_due")?,
+            first_meeting_at: row.opt_at("first_meeting_at")?,
+            closed_at: row.opt_at("closed_at")?,
+            status_reason: row.opt_text("status_reason")?,
+            won_amount,
+        },
+        updated_at: row.at("updated_at")?,
+    })
+}
+
+fn corrupt(e: trellis_domain::DomainError) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn parse_date(text: &str) -> Result<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format).map_err(|e| StoreError::Corrupt(format!("date {text}: {e}")))
+}
+
+impl RegistrationRecord {
+    /// The view of this registration the conflict rules read.
+    pub fn as_member(&self) -> trellis_domain::registration::Member {
+        trellis_domain::registration::Member {
+            id: self.id,
+            partner_id: self.partner_id,
+            account_id: self.account_id,
+            conflict_id: self.conflict_id,
+            market: self.market.clone(),
+            life: self.life.clone(),
+        }
+    }
+}
+
+/// Case numbers for messages: `REG-000001, REG-000007`.
+pub(crate) fn case_list(ids: impl IntoIterator<Item = RegistrationId>) -> String {
+    ids.into_iter()
+        .map(|id| CaseNumber(id).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,179 @@
+//! Test support shared by the store's conformance suite and the server's
+//! integration tests: a fresh database per test on each backend, and the
+//! real application on port 0 speaking HTTP.
+
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use trellis_domain::program::Program;
+use trellis_server::clock::Clock;
+use trellis_server::AppState;
+use trellis_store::{Role, Store};
+
+/// The database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends this run covers: SQLite always, PostgreSQL when
+/// `TRELLIS_TEST_POSTGRES_URL` names a database to create test databases from.
+pub fn backends() -> Vec<Db> {
+    let mut all = vec![Db::Sqlite];
+    match std::env::var("TRELLIS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => all.push(Db::Postgres),
+        _ => eprintln!("TRELLIS_TEST_POSTGRES_URL is not set: PostgreSQL runs are skipped"),
+    }
+    all
+}
+
+/// A fresh, empty database that lives as long as this value (SQLite) or
+/// until the PostgreSQL server is reset (PostgreSQL: one database per test).
+pub struct FreshDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl FreshDb {
+    pub async fn new(db: Db) -> FreshDb {
+        match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("trellis.db").display());
+                FreshDb { url, _dir: Some(dir) }
+            }
+            Db::Postgres => FreshDb { url: fresh_postgres().await, _dir: None },
+        }
+    }
+}
+
+async fn fresh_postgres() -> String {
+    let admin_url = std::env::var("TRELLIS_TEST_POSTGRES_URL").expect("TRELLIS_TEST_POSTGRES_URL");
+    let name = format!("trellis_t_{:016x}", rand::rng().random::<u64>());
+    let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+    format!("{base}/{name}")
+}
+
+/// The admin token every test app accepts.
+pub const ADMIN_TOKEN: &str = "trl_test_admin_token";
+
+/// The real application on a random port, with a test clock.
+pub struct TestApp {
+    pub db: Db,
+    pub base: String,
+    pub store: Store,
+    pub clock: Clock,
+    pub http: reqwest::Client,
+    _fresh: FreshDb,
+}
+
+/// The time every test clock starts at.
+pub fn start_time() -> OffsetDateTime {
+    time::macros::datetime!(2026-01-05 09:00 UTC)
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        TestApp::spawn_with(db, Program::default()).await
+    }
+
+    pub async fn spawn_with(db: Db, program: Program) -> TestApp {
+        let fresh = FreshDb::new(db).await;
+        let store = Store::connect(&fresh.url).await.expect("connect store");
+        let clock = Clock::test(start_time());
+        store.ensure_admin_token(ADMIN_TOKEN, clock.now()).await.expect("admin token");
+        let state = AppState { store: store.clone(), program: Arc::new(program), clock: clock.clone() };
+        let running = trellis_server::start(state, "127.0.0.1:0".parse().expect("addr"), Duration::from_secs(3600))
+            .await
+            .expect("start server");
+        TestApp {
+            db,
+            base: format!("http://{}", running.addr),
+            store,
+            clock,
+            http: reqwest::Client::new(),
+            _fresh: fresh,
+        }
+    }
+
+    /// Sends `body` (if any) as JSON with `token`; returns status and JSON.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Creates a partner as admin and returns its id.
+    pub async fn partner(&self, name: &str, kind: &str) -> i64 {
+        let (status, body) = self
+            .post("/api/v1/partners", ADMIN_TOKEN, serde_json::json!({"name": name, "kind": kind}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_i64().expect("partner id")
+    }
+
+    /// Creates a partner token and returns the secret.
+    pub async fn partner_token(&self, partner: i64) -> String {
+        let (status, body) = self.post(&format!("/api/v1/partners/{partner}/tokens"), ADMIN_TOKEN, serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// A staff token with the manager role.
+    pub async fn manager_token(&self) -> String {
+        let secret = trellis_server::tokens::new_secret();
+        self.store.create_token(&secret, Role::Manager, None, "test manager", self.clock.now()).await.expect("token");
+        secret
+    }
+
+    /// Moves the test clock forward.
+    pub fn advance(&self, by: time::Duration) {
+        self.clock.set(self.clock.now() + by);
+    }
+}
+
+/// A valid lead registration body for `company` at `domain`.
+pub fn lead(company: &str, domain: &str) -> Value {
+    serde_json::json!({
+        "company_name": company,
+        "company_domain": domain,
+        "contact_name": "Jane Doe",
+        "contact_email": format!("jane@{domain}"),
+        "use_case": "Replacing spreadsheets",
+        "consent": true,
+    })
+}
+
+/// `lead` for a given partner, as staff would send it.
+pub fn lead_for(partner: i64, company: &str, domain: &str) -> Value {
+    let mut body = lead(company, domain);
+    body["partner_id"] = partner.into();
+    body
+}

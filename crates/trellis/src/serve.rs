@@ -1,0 +1,88 @@
+//! `trellis serve`.
+
+use crate::{load_program, DbArgs};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use trellis_domain::program::Program;
+use trellis_server::clock::Clock;
+use trellis_server::AppState;
+
+#[derive(clap::Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRELLIS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The program file (TOML); the built-in default program when absent.
+    #[arg(long, env = "TRELLIS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Load the demo program into an empty database first.
+    #[arg(long)]
+    pub demo: bool,
+    /// Let admins set the server's time (POST /api/v1/test-clock).
+    #[arg(long)]
+    pub test_clock: bool,
+    /// Seconds between expiry sweeps.
+    #[arg(long, default_value_t = 30)]
+    pub sweep_seconds: u64,
+    /// An admin token to accept from the start (stored hashed).
+    #[arg(long, env = "TRELLIS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Wrapper::parse_from(["trellis"]).args
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let program = match &args.config {
+        Some(path) => load_program(path)?,
+        None => Program::default(),
+    };
+    let store = args.db.open().await?;
+    let clock = if args.test_clock {
+        Clock::test(OffsetDateTime::now_utc())
+    } else {
+        Clock::system()
+    };
+    if let Some(secret) = &args.admin_token {
+        store
+            .ensure_admin_token(secret, clock.now())
+            .await
+            .context("storing TRELLIS_ADMIN_TOKEN")?;
+    }
+    if args.demo {
+        crate::demo::load_if_empty(&store, &program).await?;
+    }
+    let state = AppState {
+        store,
+        program: Arc::new(program),
+        clock,
+    };
+    let running = trellis_server::start(
+        state,
+        args.listen,
+        Duration::from_secs(args.sweep_seconds.max(1)),
+    )
+    .await?;
+    tracing::info!(addr = %running.addr, db = %crate::redact(&args.db.url), "trellis is listening");
+    println!(
+        "Trellis is running at http://{}/ (API under /api/v1, health at /healthz)",
+        running.addr
+    );
+    running.task.await??;
+    Ok(())
+}
