@@ -47,6 +47,11 @@ pub enum Command {
     Lose {
         reason: Option<Text>,
     },
+    /// A channel conflict was settled for another registration; unlike a
+    /// staff decline, this also ends an approved claim.
+    YieldConflict {
+        reason: String,
+    },
     /// The clock passed a deadline; the reason says which.
     Expire {
         reason: String,
@@ -63,6 +68,7 @@ impl Command {
             Command::LogMeeting { .. } => "log a meeting on",
             Command::Win { .. } => "mark as won",
             Command::Lose { .. } => "mark as lost",
+            Command::YieldConflict { .. } => "settle a conflict against",
             Command::Expire { .. } => "expire",
         }
     }
@@ -73,6 +79,9 @@ impl Command {
             Command::Approve { .. } | Command::RequestInfo { .. } => &[Status::Submitted],
             Command::Decline { .. } => &[Status::Submitted, Status::MoreInfo],
             Command::ProvideInfo { .. } => &[Status::MoreInfo],
+            Command::YieldConflict { .. } => {
+                &[Status::Submitted, Status::MoreInfo, Status::Approved]
+            }
             Command::LogMeeting { .. }
             | Command::Win { .. }
             | Command::Lose { .. }
@@ -100,6 +109,10 @@ pub fn apply(
             Change::Declined {
                 reason: reason.into_string(),
             }
+        }),
+        Command::YieldConflict { reason } => close(&mut next, Status::Declined, now, |n| {
+            n.status_reason = Some(reason.clone());
+            Change::Declined { reason }
         }),
         Command::RequestInfo { question } => {
             next.status = Status::MoreInfo;

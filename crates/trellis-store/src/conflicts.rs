@@ -153,8 +153,8 @@ async fn apply_settlement(
     let mut log = Vec::new();
     for loser in &settlement.declined {
         let record = load(tx, *loser).await?;
-        let command = Command::Decline {
-            reason: Text::parse("reason", &decline_reason)?,
+        let command = Command::YieldConflict {
+            reason: decline_reason.clone(),
         };
         let (life, change) = lifecycle::apply(&record.life, command, &program.registration, now)?;
         save_life(tx, record.id, &life, now).await?;

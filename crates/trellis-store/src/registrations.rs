@@ -95,6 +95,7 @@ impl Store {
             conflicts::open_or_join(&mut tx, &registration, &competitors, program, &mut log, now)
                 .await?;
         for event in &mut log {
+            event.registration_id.get_or_insert(registration.id);
             event.partner_id.get_or_insert(draft.partner_id);
             event.account_id.get_or_insert(account.id);
         }
@@ -338,7 +339,7 @@ pub(crate) async fn save_life(
 ) -> Result<()> {
     sqlx::query(
         "UPDATE registrations SET status = $2, status_reason = $3, approved_at = $4, hold_until = $5, \
-         meeting_due = $6, first_meeting_at = $7, closed_at = $8, won_amount = $9, expires_at = $10, updated_at = $11 \
+         meeting_due = $6, first_meeting_at = $7, closed_at = $8, won_amount = $9, won_currency = $10, expires_at = $11, updated_at = $12 \
          WHERE id = $1",
     )
     .bind(id.0)
@@ -350,6 +351,7 @@ pub(crate) async fn save_life(
     .bind(opt_micros(life.first_meeting_at))
     .bind(opt_micros(life.closed_at))
     .bind(life.won_amount.map(|m| m.minor))
+    .bind(life.won_amount.map(|m| m.currency.code().to_owned()))
     .bind(opt_micros(lifecycle::expires_at(life)))
     .bind(micros(now))
     .execute(&mut **tx)
@@ -389,7 +391,12 @@ fn from_row(row: &AnyRow) -> Result<RegistrationRecord> {
         }),
         _ => None,
     };
-    let won_amount = match (row.opt_int("won_amount")?, currency) {
+    let won_currency = row
+        .opt_text("won_currency")?
+        .map(|c| Currency::parse(&c))
+        .transpose()
+        .map_err(corrupt)?;
+    let won_amount = match (row.opt_int("won_amount")?, won_currency) {
         (Some(minor), Some(currency)) => Some(Money { minor, currency }),
         _ => None,
     };

@@ -45,9 +45,15 @@ impl FreshDb {
             Db::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("trellis.db").display());
-                FreshDb { url, _dir: Some(dir) }
+                FreshDb {
+                    url,
+                    _dir: Some(dir),
+                }
             }
-            Db::Postgres => FreshDb { url: fresh_postgres().await, _dir: None },
+            Db::Postgres => FreshDb {
+                url: fresh_postgres().await,
+                _dir: None,
+            },
         }
     }
 }
@@ -55,12 +61,17 @@ impl FreshDb {
 async fn fresh_postgres() -> String {
     let admin_url = std::env::var("TRELLIS_TEST_POSTGRES_URL").expect("TRELLIS_TEST_POSTGRES_URL");
     let name = format!("trellis_t_{:016x}", rand::rng().random::<u64>());
-    let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+    let mut conn = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to PostgreSQL");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
         .expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin_url);
     format!("{base}/{name}")
 }
 
@@ -91,11 +102,22 @@ impl TestApp {
         let fresh = FreshDb::new(db).await;
         let store = Store::connect(&fresh.url).await.expect("connect store");
         let clock = Clock::test(start_time());
-        store.ensure_admin_token(ADMIN_TOKEN, clock.now()).await.expect("admin token");
-        let state = AppState { store: store.clone(), program: Arc::new(program), clock: clock.clone() };
-        let running = trellis_server::start(state, "127.0.0.1:0".parse().expect("addr"), Duration::from_secs(3600))
+        store
+            .ensure_admin_token(ADMIN_TOKEN, clock.now())
             .await
-            .expect("start server");
+            .expect("admin token");
+        let state = AppState {
+            store: store.clone(),
+            program: Arc::new(program),
+            clock: clock.clone(),
+        };
+        let running = trellis_server::start(
+            state,
+            "127.0.0.1:0".parse().expect("addr"),
+            Duration::from_secs(3600),
+        )
+        .await
+        .expect("start server");
         TestApp {
             db,
             base: format!("http://{}", running.addr),
@@ -107,7 +129,13 @@ impl TestApp {
     }
 
     /// Sends `body` (if any) as JSON with `token`; returns status and JSON.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -133,7 +161,11 @@ impl TestApp {
     /// Creates a partner as admin and returns its id.
     pub async fn partner(&self, name: &str, kind: &str) -> i64 {
         let (status, body) = self
-            .post("/api/v1/partners", ADMIN_TOKEN, serde_json::json!({"name": name, "kind": kind}))
+            .post(
+                "/api/v1/partners",
+                ADMIN_TOKEN,
+                serde_json::json!({"name": name, "kind": kind}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_i64().expect("partner id")
@@ -141,7 +173,13 @@ impl TestApp {
 
     /// Creates a partner token and returns the secret.
     pub async fn partner_token(&self, partner: i64) -> String {
-        let (status, body) = self.post(&format!("/api/v1/partners/{partner}/tokens"), ADMIN_TOKEN, serde_json::json!({})).await;
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/partners/{partner}/tokens"),
+                ADMIN_TOKEN,
+                serde_json::json!({}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["token"].as_str().expect("token").to_owned()
     }
@@ -149,7 +187,16 @@ impl TestApp {
     /// A staff token with the manager role.
     pub async fn manager_token(&self) -> String {
         let secret = trellis_server::tokens::new_secret();
-        self.store.create_token(&secret, Role::Manager, None, "test manager", self.clock.now()).await.expect("token");
+        self.store
+            .create_token(
+                &secret,
+                Role::Manager,
+                None,
+                "test manager",
+                self.clock.now(),
+            )
+            .await
+            .expect("token");
         secret
     }
 

@@ -92,6 +92,7 @@ CREATE TABLE registrations (
     deal_close_date  TEXT,
     deal_next_step   TEXT,
     won_amount       BIGINT,
+    won_currency     TEXT,
     submitted_at     BIGINT NOT NULL,
     approved_at      BIGINT,
     hold_until       BIGINT,

@@ -91,6 +91,7 @@ CREATE TABLE registrations (
     deal_close_date  TEXT,
     deal_next_step   TEXT,
     won_amount       INTEGER,
+    won_currency     TEXT,
     submitted_at     INTEGER NOT NULL,
     approved_at      INTEGER,
     hold_until       INTEGER,
