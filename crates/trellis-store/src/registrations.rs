@@ -68,6 +68,10 @@ impl Store {
 
         let mut log = Vec::new();
         let (account, matched_on) = link_account(&mut tx, draft, &mut log, now).await?;
+        // Claims that reach this account by another key (a name without a
+        // domain, say) serialize here, on the same lock commands take.
+        self.lock_keys(&mut tx, &[&format!("account:{}", account.id)])
+            .await?;
         let possible_duplicates = accounts::fuzzy(
             &mut tx,
             &key,

@@ -125,7 +125,7 @@ async fn partners(
             PARTNER_WORDS[i % 20],
             PARTNER_SUFFIXES[i / 20 + (i % 2) * 2]
         );
-        let domain = format!("{}{}.example", PARTNER_WORDS[i % 20].to_lowercase(), i);
+        let domain = format!("{}-partners{i}.com", PARTNER_WORDS[i % 20].to_lowercase());
         let tier =
             &program.tiers[[0, 0, 0, 1, 1, 2][rng.random_range(0..6)].min(program.tiers.len() - 1)];
         let new = NewPartner {

@@ -1,0 +1,290 @@
+//! The `trellis` binary itself: serving, durability across `kill -9`,
+//! configuration checks, tokens, imports and the demo.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use trellis_testkit::{backends, lead_for, Db, FreshDb};
+
+const ADMIN: &str = "trl_cli_test_admin";
+
+fn trellis() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
+    cmd.env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A `trellis serve` process and the address it listens on.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db_url: &str, extra: &[&str]) -> Server {
+        let mut child = trellis()
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", db_url])
+            .args(extra)
+            .env("TRELLIS_ADMIN_TOKEN", ADMIN)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn trellis serve");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        while !line.contains("http://") {
+            line.clear();
+            assert!(
+                stdout.read_line(&mut line).expect("read stdout") > 0,
+                "trellis serve exited before listening"
+            );
+        }
+        // Keep draining, so later output never meets a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs at all.
+    fn kill_hard(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("get");
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_acknowledged_registration_survives_kill_9_right_after_the_answer() {
+    for db in backends() {
+        let fresh = FreshDb::new(db).await;
+        let server = Server::start(&fresh.url, &[]);
+        let (status, partner) = server
+            .post("/api/v1/partners", json!({"name": "A", "kind": "reseller"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{db:?}: {partner}");
+        let partner = partner["id"].as_i64().expect("id");
+        let mut acknowledged = Vec::new();
+        for i in 0..20 {
+            let (status, body) = server
+                .post(
+                    "/api/v1/registrations",
+                    lead_for(partner, &format!("Company {i}"), &format!("company{i}.com")),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{db:?}: {body}");
+            acknowledged.push(body["case_number"].clone());
+        }
+        server.kill_hard();
+
+        let server = Server::start(&fresh.url, &[]);
+        let (_, list) = server.get("/api/v1/registrations?limit=100").await;
+        let stored: Vec<_> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|r| r["case_number"].clone())
+            .collect();
+        assert_eq!(
+            stored, acknowledged,
+            "{db:?}: every acknowledged registration is there"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_test_clock_route_exists_only_with_the_flag() {
+    let fresh = FreshDb::new(Db::Sqlite).await;
+    let plain = Server::start(&fresh.url, &[]);
+    let (status, _) = plain
+        .post("/api/v1/test-clock", json!({"now": "2030-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    drop(plain);
+    let testing = Server::start(&fresh.url, &["--test-clock"]);
+    let (status, body) = testing
+        .post("/api/v1/test-clock", json!({"now": "2030-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(
+        (status, body["now"].as_str()),
+        (StatusCode::OK, Some("2030-01-01T00:00:00Z"))
+    );
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn config_check_reports_every_error_with_its_line_and_a_bad_config_never_starts() {
+    let output = trellis()
+        .args(["config", "check", &fixture("bad_program.toml")])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "line 2",
+        "line 5",
+        "hold_day",
+        "line 6",
+        "meeting_sla_days",
+        "line 7",
+        "whoever_shouts",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let output = trellis()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &db,
+            "--config",
+            &fixture("bad_program.toml"),
+        ])
+        .output()
+        .expect("run");
+    assert!(!output.status.success(), "the server refused to start");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("whoever_shouts"));
+
+    let good = trellis()
+        .args([
+            "config",
+            "check",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../trellis.example.toml"),
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+}
+
+#[tokio::test]
+async fn token_create_prints_a_working_token_once_and_import_feeds_dedupe() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let output = trellis()
+        .args(["token", "create", "--role", "manager", "--db", &db])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(token.starts_with("trl_") && token.len() == 68, "{token}");
+
+    let output = trellis()
+        .args(["import", "accounts", &fixture("accounts.csv"), "--db", &db])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success()
+            && text.contains("3 accounts created, 1 already known, 2 rows rejected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("row 6") && text.contains("row 7"),
+        "spreadsheet row numbers: {text}"
+    );
+
+    let server = Server::start(&db, &[]);
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/accounts/match?company_name=Initech&company_domain=",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
+    let found: Value = response.json().await.expect("json");
+    assert_eq!(found["linked"]["domain"], "initech.com", "{found}");
+}
+
+#[tokio::test]
+async fn the_demo_is_a_living_program() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let server = Server::start(&db, &["--demo"]);
+    let (_, partners) = server.get("/api/v1/partners?limit=500").await;
+    let partners = partners["items"].as_array().expect("partners").clone();
+    assert_eq!(partners.len(), 40);
+    for kind in ["reseller", "referral", "service", "isv"] {
+        assert!(partners.iter().any(|p| p["kind"] == kind), "{kind}");
+    }
+    for tier in ["registered", "select", "elite"] {
+        assert!(partners.iter().any(|p| p["tier"] == tier), "{tier}");
+    }
+    for status in [
+        "submitted",
+        "more_info",
+        "approved",
+        "declined",
+        "won",
+        "lost",
+        "expired",
+    ] {
+        let (_, list) = server
+            .get(&format!("/api/v1/registrations?status={status}&limit=5"))
+            .await;
+        assert!(
+            !list["items"].as_array().expect("items").is_empty(),
+            "no {status} registration in the demo"
+        );
+    }
+    let (_, open) = server.get("/api/v1/conflicts?status=open").await;
+    let (_, resolved) = server.get("/api/v1/conflicts?status=resolved").await;
+    assert!(
+        !open["items"].as_array().expect("open").is_empty()
+            && !resolved["items"].as_array().expect("resolved").is_empty()
+    );
+}
