@@ -35,7 +35,10 @@ pub fn competes(
 /// product) and the names differ: a claim that names none covers them all.
 pub fn same_segment(a: &Market, b: &Market) -> bool {
     let overlaps = |x: &Option<String>, y: &Option<String>| match (x, y) {
-        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        (Some(x), Some(y)) => x
+            .chars()
+            .flat_map(char::to_lowercase)
+            .eq(y.chars().flat_map(char::to_lowercase)),
         _ => true,
     };
     overlaps(&a.segment, &b.segment) && overlaps(&a.product, &b.product)
@@ -81,11 +84,14 @@ pub fn check_approval(
     let Some(me) = members.iter().find(|m| m.id == id) else {
         return Ok(());
     };
-    let earlier_pending = members.iter().find(|m| {
-        m.id != id
-            && matches!(m.life.status, Status::Submitted | Status::MoreInfo)
-            && (m.life.submitted_at, m.id) < (me.life.submitted_at, me.id)
-    });
+    let earlier_pending = members
+        .iter()
+        .filter(|m| {
+            m.id != id
+                && matches!(m.life.status, Status::Submitted | Status::MoreInfo)
+                && (m.life.submitted_at, m.id) < (me.life.submitted_at, me.id)
+        })
+        .min_by_key(|m| (m.life.submitted_at, m.id));
     match earlier_pending {
         Some(first) => Err(DomainError::conflict(format!(
             "{} registered this account first (on {}) and still awaits a decision; under the first_registered policy decide it first",

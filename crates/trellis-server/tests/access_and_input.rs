@@ -3,6 +3,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use trellis_domain::ids::PartnerId;
+use trellis_domain::program::Program;
+use trellis_store::RequestKey;
 use trellis_testkit::{backends, lead, lead_for, Db, TestApp, ADMIN_TOKEN as ADMIN};
 
 async fn count_registrations(app: &TestApp) -> usize {
@@ -364,4 +367,50 @@ async fn the_test_clock_is_admin_only_and_moves_the_server_time() {
         )
         .await;
     assert_eq!(created["submitted_at"], "2027-01-01T00:00:00Z");
+}
+
+/// The process stopped after the registration committed but before its
+/// answer was kept: a retry answers from the registration, never a second.
+#[tokio::test]
+async fn a_retry_after_a_lost_answer_returns_the_registration_it_created() {
+    for db in backends() {
+        let app = TestApp::spawn(db).await;
+        let partner = app.partner("A", "reseller").await;
+        let body = lead_for(partner, "Acme", "acme.com");
+        let principal = app
+            .store
+            .authenticate(ADMIN)
+            .await
+            .expect("auth")
+            .expect("admin");
+        let bytes = serde_json::to_vec(&body).expect("json");
+        let key = RequestKey::new(principal.key(), "retry-1".into(), &bytes);
+        let draft = trellis_testkit::draft(PartnerId(partner), "Acme", Some("acme.com"));
+        let program = Program::default();
+        let created = app
+            .store
+            .register(
+                &draft,
+                &program,
+                &principal.actor(),
+                app.clock.now(),
+                Some(&key),
+            )
+            .await
+            .expect("register");
+
+        let retry = app
+            .http
+            .post(format!("{}/api/v1/registrations", app.base))
+            .bearer_auth(ADMIN)
+            .header("Idempotency-Key", "retry-1")
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(retry.status(), StatusCode::CREATED, "{db:?}");
+        let answer: Value = retry.json().await.expect("json");
+        assert_eq!(answer["id"], created.registration.id.0, "{db:?}: {answer}");
+        assert_eq!(count_registrations(&app).await, 1, "{db:?}");
+    }
 }

@@ -23,7 +23,7 @@ pub use accounts::{AccountMatch, Candidate, NewAccount};
 pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use events::EventRecord;
-pub use idempotency::{IdempotencyOutcome, StoredResponse};
+pub use idempotency::{IdempotencyOutcome, RequestKey, StoredResponse};
 pub use partners::{NewPartner, PartnerUser};
 pub use records::{AccountRecord, ConflictRecord, RegistrationRecord};
 pub use registrations::{Registered, RegistrationFilter};

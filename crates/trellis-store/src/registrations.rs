@@ -5,6 +5,7 @@ use crate::conflicts;
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
+use crate::idempotency::{self, RequestKey};
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 use crate::rows::{micros, opt_micros, RowExt};
 use sqlx::any::AnyRow;
@@ -45,59 +46,46 @@ const ACTIVE: &str = "('submitted', 'more_info', 'approved')";
 impl Store {
     /// Registers a draft: links or creates its account, refuses a partner's
     /// second active claim, opens or joins a conflict, all in one transaction.
+    /// With a request key, the key is kept in the same transaction, so a
+    /// retried request can never register twice.
     pub async fn register(
         &self,
         draft: &Draft,
         program: &Program,
         actor: &Actor,
         now: OffsetDateTime,
+        request: Option<&RequestKey>,
     ) -> Result<Registered> {
-        let key = draft.company_name.key();
         let mut tx = self.write().await?;
-        let domain_lock = draft
-            .domain
-            .as_ref()
-            .map(|d| format!("domain:{}", d.as_str()));
-        let name_lock = format!("name:{key}");
-        let locks: Vec<&str> = domain_lock
-            .iter()
-            .map(String::as_str)
-            .chain([name_lock.as_str()])
-            .collect();
-        self.lock_keys(&mut tx, &locks).await?;
-
+        self.lock_draft_keys(&mut tx, draft).await?;
         let mut log = Vec::new();
         let (account, matched_on) = link_account(&mut tx, draft, &mut log, now).await?;
         // Claims that reach this account by another key (a name without a
         // domain, say) serialize here, on the same lock commands take.
         self.lock_keys(&mut tx, &[&format!("account:{}", account.id)])
             .await?;
-        let possible_duplicates = accounts::fuzzy(
-            &mut tx,
-            &key,
-            program.dedupe.fuzzy_threshold,
-            Some(account.id),
-        )
-        .await?;
+        let threshold = program.dedupe.fuzzy_threshold;
+        let key = draft.company_name.key();
+        let possible_duplicates =
+            accounts::fuzzy(&mut tx, &key, threshold, Some(account.id)).await?;
         let members = active_on_account(&mut tx, account.id).await?;
         refuse_second_claim(draft, &members, program)?;
 
         let registration = insert(&mut tx, draft, account.id, now).await?;
+        if let Some(request) = request {
+            idempotency::reserve(&mut tx, request, registration.id, now).await?;
+        }
         log.push(submitted_event(&registration, &possible_duplicates));
-        let competitors: Vec<_> = members
-            .iter()
-            .filter(|m| {
-                competes(
-                    program.registration.conflict_policy,
-                    draft.partner_id,
-                    &draft.market,
-                    &m.as_member(),
-                )
-            })
-            .collect();
-        let conflict =
-            conflicts::open_or_join(&mut tx, &registration, &competitors, program, &mut log, now)
-                .await?;
+        let conflict = claim(
+            &mut tx,
+            draft,
+            &registration,
+            &members,
+            program,
+            &mut log,
+            now,
+        )
+        .await?;
         for event in &mut log {
             event.registration_id.get_or_insert(registration.id);
             event.partner_id.get_or_insert(draft.partner_id);
@@ -105,16 +93,11 @@ impl Store {
         }
         events::append(&mut tx, actor, now, &log).await?;
         let registration = load(&mut tx, registration.id).await?;
-        let registration = if program.registration.auto_approve {
-            self.apply_in(
-                &mut tx,
-                registration,
-                Command::Approve { hold_days: None },
-                program,
-                &Actor::System,
-                now,
-            )
-            .await?
+        // Auto-approval is for clean registrations: a conflict needs a person.
+        let registration = if program.registration.auto_approve && conflict.is_none() {
+            let approve = Command::Approve { hold_days: None };
+            self.apply_in(&mut tx, registration, approve, program, &Actor::System, now)
+                .await?
         } else {
             registration
         };
@@ -130,6 +113,17 @@ impl Store {
             possible_duplicates,
             conflict,
         })
+    }
+
+    /// Serializes registrations that could create the same account: they
+    /// share its domain or its normalized name.
+    async fn lock_draft_keys(&self, tx: &mut Tx, draft: &Draft) -> Result<()> {
+        let mut locks = vec![format!("name:{}", draft.company_name.key())];
+        if let Some(domain) = &draft.domain {
+            locks.push(format!("domain:{}", domain.as_str()));
+        }
+        let locks: Vec<&str> = locks.iter().map(String::as_str).collect();
+        self.lock_keys(tx, &locks).await
     }
 
     /// One registration; a partner-scoped caller sees only its own.
@@ -224,6 +218,25 @@ fn refuse_second_claim(
         ))),
         None => Ok(()),
     }
+}
+
+/// Puts the new registration in conflict with the other partners' active
+/// claims that compete with it under the program's policy.
+async fn claim(
+    tx: &mut Tx,
+    draft: &Draft,
+    registration: &RegistrationRecord,
+    members: &[RegistrationRecord],
+    program: &Program,
+    log: &mut Vec<NewEvent>,
+    now: OffsetDateTime,
+) -> Result<Option<ConflictId>> {
+    let policy = program.registration.conflict_policy;
+    let competitors: Vec<_> = members
+        .iter()
+        .filter(|m| competes(policy, draft.partner_id, &draft.market, &m.as_member()))
+        .collect();
+    conflicts::open_or_join(tx, registration, &competitors, program, log, now).await
 }
 
 fn submitted_event(reg: &RegistrationRecord, duplicates: &[Candidate]) -> NewEvent {

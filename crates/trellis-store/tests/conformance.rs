@@ -3,30 +3,12 @@
 
 use std::sync::Arc;
 use time::OffsetDateTime;
-use trellis_domain::dedupe::{CompanyName, Email, WebDomain};
 use trellis_domain::event::Actor;
 use trellis_domain::ids::PartnerId;
 use trellis_domain::partner::PartnerKind;
 use trellis_domain::program::Program;
-use trellis_domain::registration::{Channel, Draft, Market, RegistrationKind};
-use trellis_domain::values::Text;
 use trellis_store::{NewPartner, RegistrationFilter, Store, StoreError};
-use trellis_testkit::{backends, start_time, Db, FreshDb};
-
-fn draft(partner: PartnerId, company: &str, domain: Option<&str>) -> Draft {
-    Draft {
-        partner_id: partner,
-        kind: RegistrationKind::Lead,
-        channel: Channel::Api,
-        company_name: CompanyName::parse(company).expect("name"),
-        domain: domain.map(|d| WebDomain::parse(d).expect("domain")),
-        contact_name: Text::parse("contact_name", "Jane Doe").expect("text"),
-        contact_email: Email::parse("jane@example.org").expect("email"),
-        use_case: None,
-        market: Market::default(),
-        deal: None,
-    }
-}
+use trellis_testkit::{backends, draft, start_time, Db, FreshDb};
 
 async fn partners(store: &Store, n: usize) -> Vec<PartnerId> {
     let mut ids = Vec::new();
@@ -68,7 +50,13 @@ async fn race(
         );
         tasks.push(tokio::spawn(async move {
             store
-                .register(&draft, &program, &Actor::System, OffsetDateTime::now_utc())
+                .register(
+                    &draft,
+                    &program,
+                    &Actor::System,
+                    OffsetDateTime::now_utc(),
+                    None,
+                )
                 .await
         }));
     }
@@ -190,6 +178,7 @@ async fn migrations_are_idempotent_and_data_survives_reconnecting() {
                 &program,
                 &Actor::System,
                 start_time(),
+                None,
             )
             .await
             .expect("register");

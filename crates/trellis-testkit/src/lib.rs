@@ -9,7 +9,11 @@ use sqlx::Connection;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
+use trellis_domain::dedupe::{CompanyName, Email, WebDomain};
+use trellis_domain::ids::PartnerId;
 use trellis_domain::program::Program;
+use trellis_domain::registration::{Channel, Draft, Market, RegistrationKind};
+use trellis_domain::values::Text;
 use trellis_server::clock::Clock;
 use trellis_server::AppState;
 use trellis_store::{Role, Store};
@@ -223,4 +227,20 @@ pub fn lead_for(partner: i64, company: &str, domain: &str) -> Value {
     let mut body = lead(company, domain);
     body["partner_id"] = partner.into();
     body
+}
+
+/// A valid lead draft, for tests that call the store directly.
+pub fn draft(partner: PartnerId, company: &str, domain: Option<&str>) -> Draft {
+    Draft {
+        partner_id: partner,
+        kind: RegistrationKind::Lead,
+        channel: Channel::Api,
+        company_name: CompanyName::parse(company).expect("name"),
+        domain: domain.map(|d| WebDomain::parse(d).expect("domain")),
+        contact_name: Text::parse("contact_name", "Jane Doe").expect("text"),
+        contact_email: Email::parse("jane@example.org").expect("email"),
+        use_case: None,
+        market: Market::default(),
+        deal: None,
+    }
 }

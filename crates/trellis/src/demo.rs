@@ -214,6 +214,7 @@ async fn simulate(
                         partner_id: partner,
                     },
                     day,
+                    None,
                 )
                 .await
             {

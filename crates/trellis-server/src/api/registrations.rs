@@ -18,7 +18,8 @@ use trellis_domain::lifecycle::Command;
 use trellis_domain::registration::{Channel, Status};
 use trellis_domain::values::{Currency, Text};
 use trellis_store::{
-    IdempotencyOutcome, Principal, RegistrationFilter, StoredResponse, DEFAULT_PAGE, MAX_PAGE,
+    IdempotencyOutcome, Principal, RegistrationFilter, RequestKey, StoredResponse, DEFAULT_PAGE,
+    MAX_PAGE,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -38,44 +39,39 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
-    if let Some(key) = &key {
-        match state
-            .store
-            .check_idempotency(&caller.key(), key, &body)
-            .await?
-        {
+    let request = idempotency_key(&headers)?.map(|key| RequestKey::new(caller.key(), key, &body));
+    if let Some(request) = &request {
+        match state.store.check_idempotency(request).await? {
             IdempotencyOutcome::New => {}
             IdempotencyOutcome::Replay(stored) => return Ok(replay(stored)),
+            IdempotencyOutcome::Created(id) => {
+                let view = detail(&state, id, caller.partner_scope()).await?;
+                return Ok((StatusCode::CREATED, Json(view)).into_response());
+            }
             IdempotencyOutcome::Mismatch => return Err(ApiError::KeyReused),
         }
     }
-    let request: RegistrationRequest = parse(&headers, &body)?;
-    let partner = registering_partner(&state, &caller, request.partner_id).await?;
-    let draft = request.into_draft(partner, Channel::Api)?;
-    let now = state.clock.now();
+    let input: RegistrationRequest = parse(&headers, &body)?;
+    let partner = registering_partner(&state, &caller, input.partner_id).await?;
+    let draft = input.into_draft(partner, Channel::Api)?;
+    let (program, now) = (&state.program, state.clock.now());
     let registered = state
         .store
-        .register(&draft, &state.program, &caller.actor(), now)
+        .register(&draft, program, &caller.actor(), now, request.as_ref())
         .await?;
     let mut view = RegistrationView::new(&registered.registration, registered.conflict.as_ref());
-    view.possible_duplicates = Some(
-        registered
-            .possible_duplicates
-            .iter()
-            .map(CandidateView::from)
-            .collect(),
-    );
+    let duplicates = registered
+        .possible_duplicates
+        .iter()
+        .map(CandidateView::from);
+    view.possible_duplicates = Some(duplicates.collect());
     let text = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.into()))?;
-    if let Some(key) = &key {
+    if let Some(request) = &request {
         let stored = StoredResponse {
             status: 201,
             body: text.clone(),
         };
-        state
-            .store
-            .remember_response(&caller.key(), key, &body, &stored, now)
-            .await?;
+        state.store.remember_response(request, &stored).await?;
     }
     Ok(json_response(StatusCode::CREATED, text))
 }

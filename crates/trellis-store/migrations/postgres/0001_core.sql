@@ -124,14 +124,17 @@ CREATE TABLE events (
 CREATE INDEX events_registration ON events(registration_id, id) WHERE registration_id IS NOT NULL;
 CREATE INDEX events_conflict ON events(conflict_id, id) WHERE conflict_id IS NOT NULL;
 
--- Idempotency-Key replay store, per principal (RFC draft
--- "The Idempotency-Key HTTP Header Field").
+-- Idempotency-Key replay store, per principal (IETF draft "The
+-- Idempotency-Key HTTP Header Field").
 CREATE TABLE idempotency_keys (
     principal    TEXT NOT NULL,
     key          TEXT NOT NULL,
     request_hash TEXT NOT NULL,
-    status       BIGINT NOT NULL,
-    body         TEXT NOT NULL,
+    -- The registration the request created, written in its transaction.
+    registration_id BIGINT NOT NULL,
+    -- The answer, filled in once sent (NULL if the process died first).
+    status       BIGINT,
+    body         TEXT,
     created_at   BIGINT NOT NULL,
     PRIMARY KEY (principal, key)
 );

@@ -123,14 +123,17 @@ CREATE TABLE events (
 CREATE INDEX events_registration ON events(registration_id, id) WHERE registration_id IS NOT NULL;
 CREATE INDEX events_conflict ON events(conflict_id, id) WHERE conflict_id IS NOT NULL;
 
--- Idempotency-Key replay store, per principal (RFC draft
--- "The Idempotency-Key HTTP Header Field").
+-- Idempotency-Key replay store, per principal (IETF draft "The
+-- Idempotency-Key HTTP Header Field").
 CREATE TABLE idempotency_keys (
     principal    TEXT NOT NULL,
     key          TEXT NOT NULL,
     request_hash TEXT NOT NULL,
-    status       INTEGER NOT NULL,
-    body         TEXT NOT NULL,
+    -- The registration the request created, written in its transaction.
+    registration_id INTEGER NOT NULL,
+    -- The answer, filled in once sent (NULL if the process died first).
+    status       INTEGER,
+    body         TEXT,
     created_at   INTEGER NOT NULL,
     PRIMARY KEY (principal, key)
 );
