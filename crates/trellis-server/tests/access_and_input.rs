@@ -414,3 +414,112 @@ async fn a_retry_after_a_lost_answer_returns_the_registration_it_created() {
         assert_eq!(count_registrations(&app).await, 1, "{db:?}");
     }
 }
+
+#[tokio::test]
+async fn partner_users_are_unique_by_email_and_validated() {
+    for db in backends() {
+        let app = TestApp::spawn(db).await;
+        let partner = app.partner("A", "service").await;
+        let path = format!("/api/v1/partners/{partner}/users");
+        let (status, user) = app
+            .post(
+                &path,
+                ADMIN,
+                json!({"name": "Dana Scully", "email": "dana@fbi.gov"}),
+            )
+            .await;
+        assert_eq!(
+            (status, user["email"].as_str()),
+            (StatusCode::CREATED, Some("dana@fbi.gov")),
+            "{db:?}: {user}"
+        );
+        let (status, body) = app
+            .post(
+                &path,
+                ADMIN,
+                json!({"name": "Dana again", "email": "dana@fbi.gov"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{db:?}: {body}");
+        let (status, body) = app
+            .post(&path, ADMIN, json!({"name": "", "email": "nope"}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{db:?}: {body}");
+        assert_eq!(
+            body["errors"].as_array().map(Vec::len),
+            Some(2),
+            "{db:?}: {body}"
+        );
+        let (status, _) = app
+            .post(
+                "/api/v1/partners/999/users",
+                ADMIN,
+                json!({"name": "X", "email": "x@y.com"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{db:?}");
+    }
+}
+
+#[tokio::test]
+async fn lists_page_by_id_and_filter_by_status_partner_and_account() {
+    for db in backends() {
+        let app = TestApp::spawn(db).await;
+        let (a, b) = (
+            app.partner("A", "reseller").await,
+            app.partner("B", "reseller").await,
+        );
+        for i in 0..5 {
+            let partner = if i % 2 == 0 { a } else { b };
+            let (status, _) = app
+                .post(
+                    "/api/v1/registrations",
+                    ADMIN,
+                    lead_for(partner, &format!("Firm {i}"), &format!("firm{i}.com")),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{db:?}");
+        }
+        let (_, page) = app.get("/api/v1/registrations?limit=2", ADMIN).await;
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{db:?}");
+        let after = page["next_after"].as_i64().expect("next page");
+        let (_, rest) = app
+            .get(
+                &format!("/api/v1/registrations?limit=10&after={after}"),
+                ADMIN,
+            )
+            .await;
+        assert_eq!(rest["items"].as_array().map(Vec::len), Some(3), "{db:?}");
+        assert_eq!(rest["next_after"], Value::Null);
+        let (_, mine) = app
+            .get(&format!("/api/v1/registrations?partner_id={a}"), ADMIN)
+            .await;
+        assert_eq!(mine["items"].as_array().map(Vec::len), Some(3), "{db:?}");
+        let (_, none) = app
+            .get("/api/v1/registrations?status=approved", ADMIN)
+            .await;
+        assert_eq!(none["items"], json!([]), "{db:?}");
+        let account = rest["items"][0]["account_id"].as_i64().expect("account");
+        let (_, on_account) = app
+            .get(
+                &format!("/api/v1/registrations?account_id={account}"),
+                ADMIN,
+            )
+            .await;
+        assert_eq!(
+            on_account["items"].as_array().map(Vec::len),
+            Some(1),
+            "{db:?}"
+        );
+        for bad in ["status=open", "limit=0", "limit=501", "colour=red"] {
+            let (status, body) = app
+                .get(&format!("/api/v1/registrations?{bad}"), ADMIN)
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{db:?}: {bad}: {body}"
+            );
+        }
+    }
+}
