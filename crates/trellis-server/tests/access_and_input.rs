@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 use trellis_domain::ids::PartnerId;
 use trellis_domain::program::Program;
 use trellis_store::RequestKey;
-use trellis_testkit::{backends, lead, lead_for, Db, TestApp, ADMIN_TOKEN as ADMIN};
+use trellis_testkit::{
+    backends, lead, lead_for, problem_fields, Db, TestApp, ADMIN_TOKEN as ADMIN,
+};
 
 async fn count_registrations(app: &TestApp) -> usize {
     let (_, list) = app.get("/api/v1/registrations?limit=500", ADMIN).await;
@@ -96,8 +98,17 @@ async fn partner_tokens_see_and_touch_only_their_own_partner() {
                 "{db:?}: {path}"
             );
         }
+        let (_, theirs) = app
+            .post("/api/v1/registrations", &tb, lead("Acme GmbH", "acme.com"))
+            .await;
+        assert_eq!(theirs["conflict"]["status"], "open", "{db:?}: {theirs}");
         let (status, body) = app.get(&format!("/api/v1/registrations/{id}"), &ta).await;
         assert_eq!(status, StatusCode::OK, "{db:?}: {body}");
+        assert_eq!(
+            body.get("other_registrations"),
+            None,
+            "{db:?}: partners never see other partners' claims"
+        );
         let (_, partners) = app.get("/api/v1/partners", &ta).await;
         assert_eq!(
             partners["items"].as_array().map(Vec::len),
@@ -190,12 +201,7 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{db:?}");
-        let fields: Vec<_> = problem["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let fields: Vec<_> = problem_fields(&problem);
         assert_eq!(
             fields,
             ["consent", "company_name", "contact_email", "contact_name"],

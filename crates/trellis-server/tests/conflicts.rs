@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::Duration;
 use trellis_domain::program::{ConflictPolicy, Program};
-use trellis_testkit::{backends, lead_for, Db, TestApp, ADMIN_TOKEN as ADMIN};
+use trellis_testkit::{backends, event_kinds, lead_for, Db, TestApp, ADMIN_TOKEN as ADMIN};
 
 async fn app_with(db: Db, policy: ConflictPolicy) -> TestApp {
     let mut program = Program::default();
@@ -104,12 +104,7 @@ async fn first_meeting_wins_and_the_other_is_declined_naming_the_winner_and_date
                 ADMIN,
             )
             .await;
-        let kinds: Vec<_> = events
-            .as_array()
-            .expect("events")
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap_or_default())
-            .collect();
+        let kinds: Vec<_> = event_kinds(&events);
         assert_eq!(
             kinds,
             [

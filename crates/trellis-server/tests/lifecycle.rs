@@ -4,7 +4,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-use trellis_testkit::{backends, lead_for, start_time, TestApp, ADMIN_TOKEN as ADMIN};
+use trellis_testkit::{
+    backends, event_kinds, lead_for, problem_fields, start_time, TestApp, ADMIN_TOKEN as ADMIN,
+};
 
 fn at(value: &serde_json::Value) -> OffsetDateTime {
     OffsetDateTime::parse(value.as_str().expect("timestamp"), &Rfc3339).expect("RFC 3339")
@@ -84,12 +86,7 @@ async fn approval_sets_hold_and_meeting_windows_and_a_meeting_then_win_closes_it
         let (_, events) = app
             .get(&format!("/api/v1/registrations/{id}/events"), ADMIN)
             .await;
-        let kinds: Vec<_> = events
-            .as_array()
-            .expect("events")
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let kinds: Vec<_> = event_kinds(&events);
         assert_eq!(
             kinds,
             [
@@ -322,12 +319,7 @@ async fn deal_registrations_carry_stage_amount_currency_close_date_and_next_step
         body["kind"] = "deal".into();
         let (status, problem) = app.post("/api/v1/registrations", ADMIN, body.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{db:?}");
-        let fields: Vec<_> = problem["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let fields: Vec<_> = problem_fields(&problem);
         assert_eq!(
             fields,
             ["stage", "currency", "amount", "expected_close_date"],

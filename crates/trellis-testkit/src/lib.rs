@@ -244,3 +244,24 @@ pub fn draft(partner: PartnerId, company: &str, domain: Option<&str>) -> Draft {
         deal: None,
     }
 }
+
+/// The `field` of each error in a problem document, in order.
+pub fn problem_fields(problem: &Value) -> Vec<String> {
+    strings(&problem["errors"], "field")
+}
+
+/// The `kind` of each event in an event list, in order.
+pub fn event_kinds(events: &Value) -> Vec<String> {
+    strings(events, "kind")
+}
+
+fn strings(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i[key].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

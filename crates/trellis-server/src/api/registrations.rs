@@ -212,6 +212,9 @@ pub async fn get(
     detail(&state, id, scope).await.map(Json)
 }
 
+/// The full view of a registration. Staff also see the other active
+/// registrations on its account; a partner never sees other partners' claims
+/// beyond what its own conflict says.
 async fn detail(
     state: &AppState,
     id: RegistrationId,
@@ -222,23 +225,15 @@ async fn detail(
         Some(c) => Some(state.store.conflict(c).await?),
         None => None,
     };
-    let others = state
-        .store
-        .active_registrations_on(record.account_id)
-        .await?;
     let mut view = RegistrationView::new(&record, conflict.as_ref());
-    view.other_registrations = Some(
-        others
-            .iter()
-            .filter(|o| o.id != record.id)
-            .map(|o| OtherRegistration {
-                case_number: o.case_number().to_string(),
-                status: o.life.status.as_str().into(),
-                kind: o.kind.as_str().into(),
-                partner_id: scope.is_none().then_some(o.partner_id.0),
-            })
-            .collect(),
-    );
+    if scope.is_none() {
+        let others = state
+            .store
+            .active_registrations_on(record.account_id)
+            .await?;
+        let others = others.iter().filter(|o| o.id != record.id);
+        view.other_registrations = Some(others.map(OtherRegistration::from).collect());
+    }
     Ok(view)
 }
 

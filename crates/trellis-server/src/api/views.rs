@@ -66,14 +66,24 @@ impl From<&Candidate> for CandidateView {
     }
 }
 
-/// Another active registration on the same account.
+/// Another active registration on the same account (staff only).
 #[derive(Serialize, ToSchema)]
 pub struct OtherRegistration {
     pub case_number: String,
     pub status: String,
     pub kind: String,
-    /// Shown to staff only; partners see the case and status, not who.
-    pub partner_id: Option<i64>,
+    pub partner_id: i64,
+}
+
+impl From<&RegistrationRecord> for OtherRegistration {
+    fn from(r: &RegistrationRecord) -> Self {
+        OtherRegistration {
+            case_number: r.case_number().to_string(),
+            status: r.life.status.as_str().into(),
+            kind: r.kind.as_str().into(),
+            partner_id: r.partner_id.0,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
