@@ -53,7 +53,12 @@ impl Store {
         // An in-memory database exists once per connection, so it gets one
         // connection for everything.
         let readers = if memory { 1 } else { 4 };
-        let writer = sqlite_pool(1).connect_with(options.clone()).await?;
+        // Nor may that connection ever be recycled, or the data goes with it.
+        let writer = sqlite_pool(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
         let reader = if memory {
             writer.clone()
         } else {

@@ -193,3 +193,13 @@ async fn migrations_are_idempotent_and_data_survives_reconnecting() {
         assert_eq!(read, done.registration, "{db:?}");
     }
 }
+
+#[tokio::test]
+async fn an_in_memory_sqlite_store_keeps_its_data_for_its_lifetime() {
+    let store = Store::connect("sqlite::memory:")
+        .await
+        .expect("memory store");
+    let ids = partners(&store, 3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(store.partners(0, 10).await.expect("list").len(), ids.len());
+}
