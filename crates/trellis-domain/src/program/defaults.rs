@@ -25,6 +25,7 @@ impl Default for Program {
             tiers: default_tiers(),
             registration: RegistrationRules::default(),
             dedupe: DedupeRules::default(),
+            intake: Default::default(),
         }
     }
 }

@@ -29,6 +29,7 @@
 //! as `[[criteria]]` go through `TableReader::array`, as `tiers` does.
 
 mod defaults;
+mod intake;
 mod parse;
 mod reader;
 mod tiers;
@@ -47,7 +48,10 @@ pub struct Program {
     pub tiers: Vec<Tier>,
     pub registration: RegistrationRules,
     pub dedupe: DedupeRules,
+    pub intake: IntakeRules,
 }
+
+pub use intake::{Captcha, CaptchaProvider, IntakeRules};
 
 /// One partner tier, such as "Select".
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -5,7 +5,8 @@ use toml::de::DeTable;
 use super::defaults::{FUZZY_THRESHOLD, HOLD_DAYS, MEETING_SLA_DAYS, RESPONSE_SLA_HOURS};
 use super::reader::{Diagnostics, Origin, Setting, TableReader};
 use super::{
-    tiers, ConfigErrors, ConflictPolicy, DedupeRules, ParsedProgram, Program, RegistrationRules,
+    intake, tiers, ConfigErrors, ConflictPolicy, DedupeRules, ParsedProgram, Program,
+    RegistrationRules,
 };
 
 /// See [`Program::parse`].
@@ -37,12 +38,14 @@ fn read_program(mut document: TableReader<'_, '_>) -> Program {
     let tiers = tiers::read(&mut document);
     let registration = read_registration(document.section("registration"));
     let dedupe = read_dedupe(document.section("dedupe"));
+    let intake = intake::read(document.section("intake"));
     document.finish();
     Program {
         name,
         tiers,
         registration,
         dedupe,
+        intake,
     }
 }
 

@@ -77,6 +77,14 @@ auto_approve = true
 
 [dedupe]
 fuzzy_threshold = 0.9
+
+[intake]
+email_address = "deals@acme.com"
+
+[intake.captcha]
+provider = "turnstile"
+site_key = "0x4AAA"
+secret = "0x4AAA-secret"
 "#;
     let expected = Program {
         name: "Acme partner program".to_owned(),
@@ -93,6 +101,15 @@ fuzzy_threshold = 0.9
         },
         dedupe: DedupeRules {
             fuzzy_threshold: 0.9,
+        },
+        intake: IntakeRules {
+            email_address: "deals@acme.com".into(),
+            captcha: Captcha {
+                provider: CaptchaProvider::Turnstile,
+                site_key: Some("0x4AAA".into()),
+                secret: Some("0x4AAA-secret".into()),
+                verify_url: "https://challenges.cloudflare.com/turnstile/v0/siteverify".into(),
+            },
         },
     };
     assert_eq!(accepted(text).program, expected);
@@ -907,4 +924,24 @@ proptest! {
     fn never_panics_on_program_like_text(text in program_like_text()) {
         assert_well_formed(&Program::parse(&text), &text);
     }
+}
+
+#[test]
+fn intake_errors_name_their_line() {
+    let text = "[intake]\nemail_address = \"not an address\"\n\n[intake.captcha]\nprovider = \"friendly-robot\"\n";
+    let errors = rejected(text);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        (errors[0].line, errors[0].key.as_str()),
+        (2, "intake.email_address")
+    );
+    assert_eq!(
+        (errors[1].line, errors[1].key.as_str()),
+        (5, "intake.captcha.provider")
+    );
+    assert!(
+        errors[1].message.contains("turnstile"),
+        "{}",
+        errors[1].message
+    );
 }
