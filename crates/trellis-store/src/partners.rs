@@ -1,6 +1,6 @@
 //! Partners and the people who work for them.
 
-use crate::db::Store;
+use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
 use crate::rows::{list_json, micros, RowExt};
@@ -33,7 +33,7 @@ pub struct PartnerUser {
     pub created_at: OffsetDateTime,
 }
 
-fn partner_from_row(row: &AnyRow) -> Result<Partner> {
+pub(crate) fn partner_from_row(row: &AnyRow) -> Result<Partner> {
     Ok(Partner {
         id: PartnerId(row.int("id")?),
         name: row.text("name")?,
@@ -42,6 +42,16 @@ fn partner_from_row(row: &AnyRow) -> Result<Partner> {
         email_domains: row.list("email_domains")?,
         regions: row.list("regions")?,
         segments: row.list("segments")?,
+    })
+}
+
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<PartnerUser> {
+    Ok(PartnerUser {
+        id: PartnerUserId(row.int("id")?),
+        partner_id: PartnerId(row.int("partner_id")?),
+        name: row.text("name")?,
+        email: row.text("email")?,
+        created_at: row.at("created_at")?,
     })
 }
 
@@ -67,6 +77,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id = PartnerId(row.int("id")?);
+        claim_domains(&mut tx, id, &new.email_domains).await?;
         let event = NewEvent::new(
             Change::PartnerCreated {
                 name: new.name.clone(),
@@ -108,6 +119,15 @@ impl Store {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(partner_from_row).collect()
+    }
+
+    pub async fn partner_user(&self, id: PartnerUserId) -> Result<PartnerUser> {
+        let row = sqlx::query("SELECT * FROM partner_users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound("partner user"))?;
+        user_from_row(&row)
     }
 
     pub async fn add_partner_user(
@@ -155,4 +175,27 @@ impl Store {
             created_at: now,
         })
     }
+}
+
+/// Records which partner each mail domain speaks for. A domain belongs to
+/// one partner only: otherwise a sender could register for either.
+async fn claim_domains(tx: &mut Tx, partner: PartnerId, domains: &[String]) -> Result<()> {
+    for domain in domains {
+        let inserted =
+            sqlx::query("INSERT INTO partner_domains (domain, partner_id) VALUES ($1, $2)")
+                .bind(domain)
+                .bind(partner.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(StoreError::from);
+        match inserted {
+            Err(e) if e.is_unique_violation() => {
+                return Err(StoreError::conflict(format!(
+                    "the mail domain {domain} already belongs to another partner"
+                )))
+            }
+            other => other?,
+        };
+    }
+    Ok(())
 }

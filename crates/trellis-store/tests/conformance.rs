@@ -203,3 +203,183 @@ async fn an_in_memory_sqlite_store_keeps_its_data_for_its_lifetime() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(store.partners(0, 10).await.expect("list").len(), ids.len());
 }
+
+async fn partner_with_domain(store: &Store, name: &str, domain: &str) -> PartnerId {
+    let new = NewPartner {
+        name: name.into(),
+        kind: PartnerKind::Referral,
+        tier: "registered".into(),
+        email_domains: vec![domain.into()],
+        regions: vec![],
+        segments: vec![],
+    };
+    store
+        .create_partner(&new, &Actor::System, start_time())
+        .await
+        .expect("partner")
+        .id
+}
+
+#[tokio::test]
+async fn senders_are_found_by_user_email_or_partner_domain_and_domains_belong_to_one_partner() {
+    use trellis_domain::dedupe::Email;
+    for db in backends() {
+        let fresh = FreshDb::new(db).await;
+        let store = Store::connect(&fresh.url).await.expect("store");
+        let northwind = partner_with_domain(&store, "Northwind", "northwind.com").await;
+        let email = |s: &str| Email::parse(s).expect("email");
+        let user = store
+            .add_partner_user(
+                northwind,
+                "Nora",
+                &email("nora@gmail.com"),
+                &Actor::System,
+                start_time(),
+            )
+            .await
+            .expect("user");
+
+        let by_user = store
+            .sender(&email("nora@gmail.com"))
+            .await
+            .expect("lookup")
+            .expect("known");
+        assert_eq!(
+            (by_user.partner.id, by_user.user.map(|u| u.id)),
+            (northwind, Some(user.id)),
+            "{db:?}"
+        );
+        let by_domain = store
+            .sender(&email("sam@eu.northwind.com"))
+            .await
+            .expect("lookup")
+            .expect("known");
+        assert_eq!(
+            (by_domain.partner.id, by_domain.user.map(|u| u.id)),
+            (northwind, None),
+            "{db:?}"
+        );
+        assert!(
+            store
+                .sender(&email("eve@gmail.com"))
+                .await
+                .expect("lookup")
+                .is_none(),
+            "{db:?}"
+        );
+
+        let new = NewPartner {
+            name: "Copycat".into(),
+            kind: PartnerKind::Isv,
+            tier: "registered".into(),
+            email_domains: vec!["northwind.com".into()],
+            regions: vec![],
+            segments: vec![],
+        };
+        let taken = store
+            .create_partner(&new, &Actor::System, start_time())
+            .await;
+        assert!(
+            matches!(taken, Err(StoreError::Domain(_))),
+            "{db:?}: {taken:?}"
+        );
+        assert_eq!(
+            store.partners(0, 10).await.expect("list").len(),
+            1,
+            "{db:?}: nothing half-created"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_links_expire_and_slack_codes_are_single_use() {
+    use time::Duration;
+    use trellis_domain::dedupe::Email;
+    for db in backends() {
+        let fresh = FreshDb::new(db).await;
+        let store = Store::connect(&fresh.url).await.expect("store");
+        let partner = partner_with_domain(&store, "Northwind", "northwind.com").await;
+        let done = store
+            .register(
+                &draft(partner, "Acme", Some("acme.com")),
+                &Program::default(),
+                &Actor::System,
+                start_time(),
+                None,
+            )
+            .await
+            .expect("register");
+        let (now, later) = (start_time(), start_time() + Duration::days(30));
+        store
+            .create_status_link(
+                "s3cret",
+                done.registration.id,
+                "nora@northwind.com",
+                now,
+                later,
+            )
+            .await
+            .expect("link");
+        let opened = store
+            .status_link("s3cret", now + Duration::days(29))
+            .await
+            .expect("open");
+        assert_eq!(
+            opened,
+            Some((done.registration.id, "nora@northwind.com".into())),
+            "{db:?}"
+        );
+        assert_eq!(
+            store.status_link("s3cret", later).await.expect("open"),
+            None,
+            "{db:?}: expired"
+        );
+        assert_eq!(
+            store.status_link("guess", now).await.expect("open"),
+            None,
+            "{db:?}"
+        );
+
+        let email = Email::parse("nora@northwind.com").expect("email");
+        let user = store
+            .add_partner_user(partner, "Nora", &email, &Actor::System, now)
+            .await
+            .expect("user");
+        store
+            .create_slack_code("123456", user.id, now + Duration::minutes(15))
+            .await
+            .expect("code");
+        let linked = store
+            .redeem_slack_code("123456", "T1", "U1", now)
+            .await
+            .expect("redeem");
+        assert_eq!(linked.id, user.id, "{db:?}");
+        assert!(
+            store
+                .redeem_slack_code("123456", "T1", "U2", now)
+                .await
+                .is_err(),
+            "{db:?}: single use"
+        );
+        assert_eq!(
+            store
+                .slack_user("T1", "U1")
+                .await
+                .expect("lookup")
+                .map(|u| u.id),
+            Some(user.id),
+            "{db:?}"
+        );
+        store
+            .create_slack_code("654321", user.id, now + Duration::minutes(15))
+            .await
+            .expect("code");
+        assert!(
+            store
+                .redeem_slack_code("654321", "T1", "U3", now + Duration::minutes(16))
+                .await
+                .is_err(),
+            "{db:?}: expired"
+        );
+    }
+}
