@@ -5,6 +5,7 @@ mod api;
 mod auth;
 pub mod clock;
 mod input;
+pub mod mail;
 mod problem;
 mod sweep;
 pub mod tokens;
