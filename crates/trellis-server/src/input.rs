@@ -238,3 +238,28 @@ pub fn date(c: &mut Checker, field: &str, text: &str) -> Option<Date> {
         .map_err(|_| c.fail(field, format!("'{text}' is not a date: write YYYY-MM-DD")))
         .ok()
 }
+
+/// A channel's extracted fields read as an API body: a lead for the
+/// partner the channel authenticated, so every channel validates alike.
+impl From<trellis_intake::Fields> for RegistrationRequest {
+    fn from(f: trellis_intake::Fields) -> Self {
+        RegistrationRequest {
+            partner_id: None,
+            kind: None,
+            company_name: f.company_name,
+            company_domain: f.company_domain,
+            contact_name: f.contact_name,
+            contact_email: f.contact_email,
+            use_case: f.use_case,
+            consent: f.consent,
+            segment: f.segment,
+            region: f.region,
+            product: f.product,
+            stage: None,
+            amount: None,
+            currency: None,
+            expected_close_date: None,
+            next_step: None,
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod api;
 mod auth;
 pub mod clock;
 mod input;
+pub mod intake;
 pub mod mail;
 mod problem;
 mod sweep;
@@ -13,6 +14,7 @@ pub mod tokens;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use clock::Clock;
+use mail::Mailer;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,25 @@ pub struct AppState {
     pub store: Store,
     pub program: Arc<Program>,
     pub clock: Clock,
+    /// Replies and links to partners.
+    pub mailer: Mailer,
+    /// The address partners reach this server at, for links in mail and for
+    /// rebuilding signed webhook URIs (`--public-url`).
+    pub public_url: String,
+}
+
+impl AppState {
+    /// A state with mail going to `./outbox` and links to the local address;
+    /// `serve` sets both from its flags.
+    pub fn new(store: Store, program: Program, clock: Clock) -> AppState {
+        AppState {
+            store,
+            program: Arc::new(program),
+            clock,
+            mailer: Mailer::outbox("outbox".into()),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
 }
 
 /// The whole application as a router (tests and `serve` use the same one).

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
 /// A message to send, in plain text.
@@ -28,7 +28,9 @@ pub struct Mailer {
 #[derive(Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Outbox(AsyncFileTransport<Tokio1Executor>),
+    /// The folder is created on first use, so a server that never mails
+    /// leaves no trace.
+    Outbox(PathBuf),
 }
 
 impl Mailer {
@@ -44,13 +46,18 @@ impl Mailer {
                     .context("the SMTP relay URL is not valid (smtp://user:pass@host:587 or smtps://...)")?
                     .build(),
             ),
-            None => {
-                std::fs::create_dir_all(&outbox)
-                    .with_context(|| format!("creating the outbox folder {}", outbox.display()))?;
-                Transport::Outbox(AsyncFileTransport::new(outbox))
-            }
+            None => Transport::Outbox(outbox),
         };
         Ok(Mailer { from, transport })
+    }
+
+    /// A mailer that writes to `outbox` as "Trellis <register@localhost>".
+    pub fn outbox(outbox: PathBuf) -> Mailer {
+        let address = Address::new("register", "localhost").expect("a valid constant address");
+        Mailer {
+            from: Mailbox::new(Some("Trellis".into()), address),
+            transport: Transport::Outbox(outbox),
+        }
     }
 
     pub async fn send(&self, mail: &OutgoingMail) -> anyhow::Result<()> {
@@ -61,11 +68,17 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .context("sending through the SMTP relay"),
-            Transport::Outbox(folder) => folder
-                .send(message)
-                .await
-                .map(|_| ())
-                .context("writing to the outbox"),
+            Transport::Outbox(folder) => {
+                tokio::fs::create_dir_all(folder)
+                    .await
+                    .with_context(|| format!("creating the outbox folder {}", folder.display()))?;
+                let files = AsyncFileTransport::<Tokio1Executor>::new(folder);
+                files
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .context("writing to the outbox")
+            }
         }
     }
 

@@ -6,7 +6,6 @@ use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::Connection;
-use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use trellis_domain::dedupe::{CompanyName, Email, WebDomain};
@@ -15,6 +14,7 @@ use trellis_domain::program::Program;
 use trellis_domain::registration::{Channel, Draft, Market, RegistrationKind};
 use trellis_domain::values::Text;
 use trellis_server::clock::Clock;
+use trellis_server::mail::Mailer;
 use trellis_server::AppState;
 use trellis_store::{Role, Store};
 
@@ -89,6 +89,8 @@ pub struct TestApp {
     pub store: Store,
     pub clock: Clock,
     pub http: reqwest::Client,
+    /// Where the app's mail lands, one `.eml` file per message.
+    pub outbox: tempfile::TempDir,
     _fresh: FreshDb,
 }
 
@@ -110,11 +112,9 @@ impl TestApp {
             .ensure_admin_token(ADMIN_TOKEN, clock.now())
             .await
             .expect("admin token");
-        let state = AppState {
-            store: store.clone(),
-            program: Arc::new(program),
-            clock: clock.clone(),
-        };
+        let outbox = tempfile::tempdir().expect("outbox dir");
+        let mut state = AppState::new(store.clone(), program, clock.clone());
+        state.mailer = Mailer::outbox(outbox.path().to_path_buf());
         let running = trellis_server::start(
             state,
             "127.0.0.1:0".parse().expect("addr"),
@@ -128,6 +128,7 @@ impl TestApp {
             store,
             clock,
             http: reqwest::Client::new(),
+            outbox,
             _fresh: fresh,
         }
     }
@@ -202,6 +203,18 @@ impl TestApp {
             .await
             .expect("token");
         secret
+    }
+
+    /// Every message the app has sent so far, oldest first.
+    pub fn sent_mail(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.outbox.path())
+            .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .collect()
     }
 
     /// Moves the test clock forward.

@@ -4,11 +4,11 @@ use crate::{load_program, DbArgs};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use trellis_domain::program::Program;
 use trellis_server::clock::Clock;
+use trellis_server::mail::Mailer;
 use trellis_server::AppState;
 
 #[derive(clap::Args, Clone)]
@@ -30,6 +30,17 @@ pub struct ServeArgs {
     /// Seconds between expiry sweeps.
     #[arg(long, default_value_t = 30)]
     pub sweep_seconds: u64,
+    /// The URL partners reach this server at, for links in mail and for
+    /// verifying signed webhooks.
+    #[arg(long, env = "TRELLIS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// SMTP relay for outbound mail: smtp://user:pass@host:587 (STARTTLS)
+    /// or smtps://user:pass@host:465; without one, mail goes to --outbox.
+    #[arg(long, env = "TRELLIS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Folder for outbound mail when no relay is configured (.eml files).
+    #[arg(long, env = "TRELLIS_OUTBOX", default_value = "outbox")]
+    pub outbox: PathBuf,
     /// An admin token to accept from the start (stored hashed).
     #[arg(long, env = "TRELLIS_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -67,10 +78,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.demo {
         crate::demo::load_if_empty(&store, &program).await?;
     }
-    let state = AppState {
-        store,
-        program: Arc::new(program),
-        clock,
+    let mut state = AppState::new(store, program, clock);
+    let from = format!(
+        "{} <{}>",
+        state.program.name, state.program.intake.email_address
+    );
+    state.mailer = Mailer::new(&from, args.smtp_url.as_deref(), args.outbox.clone())?;
+    state.public_url = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", args.listen),
     };
     let running = trellis_server::start(
         state,

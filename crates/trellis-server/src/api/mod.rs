@@ -3,6 +3,7 @@
 
 mod accounts;
 mod conflicts;
+
 mod json;
 mod partners;
 mod registrations;

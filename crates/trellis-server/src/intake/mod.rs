@@ -1,0 +1,93 @@
+//! The no-login channels. Each adapter authenticates its sender, extracts
+//! [`Fields`], and calls [`submit`], which validates them exactly as the REST
+//! API validates its body and hands the draft to the same core: no channel
+//! has rules of its own. Each channel then answers in its own medium.
+
+use crate::input::RegistrationRequest;
+use crate::problem::ApiError;
+use crate::AppState;
+use trellis_domain::event::Actor;
+use trellis_domain::ids::PartnerId;
+use trellis_domain::registration::Channel;
+use trellis_intake::Fields;
+use trellis_store::{IntakeEntry, Registered, StoreError};
+
+/// What came of one registration attempt through a channel.
+#[derive(Debug)]
+pub enum Outcome {
+    Registered(Box<Registered>),
+    /// Fields are missing or invalid: each entry says what to fix.
+    Incomplete(Vec<String>),
+    /// The core refused it (a second claim on an account, say): why.
+    Refused(String),
+    /// The sender speaks for no partner; nothing was looked at.
+    UnknownSender,
+}
+
+impl Outcome {
+    /// The stable name channels answer with and the intake log keeps.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Registered(_) => "registered",
+            Outcome::Incomplete(_) => "incomplete",
+            Outcome::Refused(_) | Outcome::UnknownSender => "refused",
+        }
+    }
+}
+
+/// Validates `fields` for `partner` and registers them through the core.
+pub async fn submit(
+    state: &AppState,
+    channel: Channel,
+    partner: PartnerId,
+    actor: &Actor,
+    fields: Fields,
+) -> Result<Outcome, ApiError> {
+    let draft = match RegistrationRequest::from(fields).into_draft(partner, channel) {
+        Ok(draft) => draft,
+        Err(ApiError::Invalid(errors)) => {
+            return Ok(Outcome::Incomplete(
+                errors
+                    .into_iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect(),
+            ))
+        }
+        Err(other) => return Err(other),
+    };
+    let now = state.clock.now();
+    match state
+        .store
+        .register(&draft, &state.program, actor, now, None)
+        .await
+    {
+        Ok(registered) => Ok(Outcome::Registered(Box::new(registered))),
+        Err(StoreError::Domain(refusal)) => Ok(Outcome::Refused(refusal.to_string())),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Records the attempt in the intake log; a failure to log is reported but
+/// never undoes what the sender was told.
+pub async fn log(
+    state: &AppState,
+    channel: Channel,
+    sender: &str,
+    outcome: &Outcome,
+    detail: &str,
+) {
+    let registration = match outcome {
+        Outcome::Registered(r) => Some(r.registration.id),
+        _ => None,
+    };
+    let entry = IntakeEntry {
+        channel,
+        sender,
+        outcome: outcome.name(),
+        registration,
+        detail,
+    };
+    if let Err(e) = state.store.log_intake(&entry, state.clock.now()).await {
+        tracing::warn!(error = %e, channel = channel.as_str(), "could not write the intake log");
+    }
+}
