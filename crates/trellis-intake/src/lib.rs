@@ -4,5 +4,8 @@
 //! call these, build the same `Draft`, and hand it to the same core.
 
 mod fields;
+pub mod hubspot;
+pub mod signature;
+pub mod slack;
 
 pub use fields::{consent_answer, Fields};

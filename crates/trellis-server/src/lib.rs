@@ -39,6 +39,31 @@ pub struct AppState {
     /// The address partners reach this server at, for links in mail and for
     /// rebuilding signed webhook URIs (`--public-url`).
     pub public_url: String,
+    pub secrets: Secrets,
+    /// Outbound HTTP: captcha verification, Slack follow-ups.
+    pub http: reqwest::Client,
+}
+
+/// Secrets from the environment: never in the program file, never logged.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// `TRELLIS_SLACK_SIGNING_SECRET`.
+    pub slack_signing_secret: Option<String>,
+    /// `TRELLIS_HUBSPOT_CLIENT_SECRET`.
+    pub hubspot_client_secret: Option<String>,
+    /// `TRELLIS_CAPTCHA_SECRET`, else `[intake.captcha] secret`.
+    pub captcha_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |s: &Option<String>| if s.is_some() { "set" } else { "unset" };
+        f.debug_struct("Secrets")
+            .field("slack_signing_secret", &set(&self.slack_signing_secret))
+            .field("hubspot_client_secret", &set(&self.hubspot_client_secret))
+            .field("captcha_secret", &set(&self.captcha_secret))
+            .finish()
+    }
 }
 
 impl AppState {
@@ -51,6 +76,11 @@ impl AppState {
             clock,
             mailer: Mailer::outbox("outbox".into()),
             public_url: "http://127.0.0.1:8080".into(),
+            secrets: Secrets::default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
         }
     }
 }
@@ -58,6 +88,7 @@ impl AppState {
 /// The whole application as a router (tests and `serve` use the same one).
 pub fn app(state: AppState) -> Router {
     api::router(&state)
+        .merge(intake::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

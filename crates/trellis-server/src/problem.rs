@@ -64,6 +64,11 @@ impl ApiError {
         }])
     }
 
+    /// The human message alone, for channels that answer in their own medium.
+    pub fn detail(self) -> String {
+        self.parts().2
+    }
+
     fn parts(self) -> (StatusCode, &'static str, String, Vec<FieldError>) {
         match self {
             ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, "bad-request", d, vec![]),

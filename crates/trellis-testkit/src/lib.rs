@@ -105,6 +105,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: Db, program: Program) -> TestApp {
+        TestApp::spawn_tuned(db, program, |_| {}).await
+    }
+
+    /// Spawns with `tune` applied to the state first (secrets, settings).
+    pub async fn spawn_tuned(
+        db: Db,
+        program: Program,
+        tune: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         let fresh = FreshDb::new(db).await;
         let store = Store::connect(&fresh.url).await.expect("connect store");
         let clock = Clock::test(start_time());
@@ -115,6 +124,7 @@ impl TestApp {
         let outbox = tempfile::tempdir().expect("outbox dir");
         let mut state = AppState::new(store.clone(), program, clock.clone());
         state.mailer = Mailer::outbox(outbox.path().to_path_buf());
+        tune(&mut state);
         let running = trellis_server::start(
             state,
             "127.0.0.1:0".parse().expect("addr"),

@@ -3,6 +3,8 @@
 //! API validates its body and hands the draft to the same core: no channel
 //! has rules of its own. Each channel then answers in its own medium.
 
+pub mod slack;
+
 use crate::input::RegistrationRequest;
 use crate::problem::ApiError;
 use crate::AppState;
@@ -90,4 +92,9 @@ pub async fn log(
     if let Err(e) = state.store.log_intake(&entry, state.clock.now()).await {
         tracing::warn!(error = %e, channel = channel.as_str(), "could not write the intake log");
     }
+}
+
+/// The channel routes that live outside the REST API.
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/slack/commands", axum::routing::post(slack::command))
 }
