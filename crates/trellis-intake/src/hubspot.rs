@@ -161,47 +161,10 @@ pub fn decode_uri_v3(uri: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Which HubSpot properties (form field names) fill which registration field.
-///
-/// Each list holds alternatives, tried in order; the first that has a
-/// non-blank value wins. An alternative may join several properties with `+`
-/// (`firstname+lastname`): their non-blank values are joined with a space.
-/// Names match case-insensitively, and a name without an object prefix also
-/// matches a field sent with one (`email` matches `0-1/email`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldMap {
-    pub company_name: Vec<String>,
-    pub company_domain: Vec<String>,
-    pub contact_name: Vec<String>,
-    pub contact_email: Vec<String>,
-    pub use_case: Vec<String>,
-    /// Answers read with [`consent_answer`]; HubSpot's checkbox sends
-    /// `true`/`false`.
-    pub consent: Vec<String>,
-    /// A hidden field naming the registering partner.
-    pub partner_id: Vec<String>,
-    /// A hidden field naming the program.
-    pub program: Vec<String>,
-}
-
-impl Default for FieldMap {
-    /// HubSpot's default contact properties, the company object's `name` and
-    /// `domain` as fallbacks, the processing-consent checkbox, and the hidden
-    /// fields `trellis_partner_id` and `trellis_program`.
-    fn default() -> Self {
-        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
-        Self {
-            company_name: names(&["company", "0-2/name"]),
-            company_domain: names(&["website", "0-2/domain"]),
-            contact_name: names(&["firstname+lastname"]),
-            contact_email: names(&["email"]),
-            use_case: names(&["message"]),
-            consent: names(&["LEGAL_CONSENT.processing"]),
-            partner_id: names(&["trellis_partner_id"]),
-            program: names(&["trellis_program"]),
-        }
-    }
-}
+/// Which HubSpot properties (form field names) fill which registration
+/// field: the program file's `[intake.hubspot]` table, whose defaults are
+/// HubSpot's usual property names.
+pub use trellis_domain::program::HubspotFields as FieldMap;
 
 /// One form submission, mapped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

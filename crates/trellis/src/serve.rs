@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use trellis_domain::program::Program;
 use trellis_server::clock::Clock;
 use trellis_server::mail::Mailer;
-use trellis_server::AppState;
+use trellis_server::{AppState, Secrets};
 
 #[derive(clap::Args, Clone)]
 pub struct ServeArgs {
@@ -41,6 +41,15 @@ pub struct ServeArgs {
     /// Folder for outbound mail when no relay is configured (.eml files).
     #[arg(long, env = "TRELLIS_OUTBOX", default_value = "outbox")]
     pub outbox: PathBuf,
+    /// Slack app signing secret, for POST /slack/commands.
+    #[arg(long, env = "TRELLIS_SLACK_SIGNING_SECRET", hide_env_values = true)]
+    pub slack_signing_secret: Option<String>,
+    /// HubSpot app client secret, for POST /webhooks/hubspot.
+    #[arg(long, env = "TRELLIS_HUBSPOT_CLIENT_SECRET", hide_env_values = true)]
+    pub hubspot_client_secret: Option<String>,
+    /// Captcha secret for the open form (overrides the program file's).
+    #[arg(long, env = "TRELLIS_CAPTCHA_SECRET", hide_env_values = true)]
+    pub captcha_secret: Option<String>,
     /// An admin token to accept from the start (stored hashed).
     #[arg(long, env = "TRELLIS_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -84,6 +93,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         state.program.name, state.program.intake.email_address
     );
     state.mailer = Mailer::new(&from, args.smtp_url.as_deref(), args.outbox.clone())?;
+    state.secrets = Secrets {
+        slack_signing_secret: args.slack_signing_secret.clone(),
+        hubspot_client_secret: args.hubspot_client_secret.clone(),
+        captcha_secret: args.captcha_secret.clone().or_else(|| state.program.intake.captcha.secret.clone()),
+    };
     state.public_url = match &args.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", args.listen),

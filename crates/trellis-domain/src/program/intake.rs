@@ -9,6 +9,64 @@ pub struct IntakeRules {
     /// The address partners write to; mail to any other recipient is refused.
     pub email_address: String,
     pub captcha: Captcha,
+    pub hubspot: HubspotFields,
+}
+
+/// Which HubSpot form fields (contact properties) fill which registration
+/// field. Each list holds alternatives tried in order; `a+b` joins two
+/// fields with a space; names match case-insensitively, with or without
+/// HubSpot's object prefix (`email` matches `0-1/email`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HubspotFields {
+    pub company_name: Vec<String>,
+    pub company_domain: Vec<String>,
+    pub contact_name: Vec<String>,
+    pub contact_email: Vec<String>,
+    pub use_case: Vec<String>,
+    /// Answers such as `true`, `yes`; HubSpot's checkbox sends `true`/`false`.
+    pub consent: Vec<String>,
+    /// The hidden field naming the registering partner.
+    pub partner_id: Vec<String>,
+    /// The hidden field naming the program.
+    pub program: Vec<String>,
+}
+
+/// HubSpot's default contact properties, the company object's `name` and
+/// `domain` as fallbacks, the processing-consent checkbox, and the hidden
+/// fields a vendor adds to a partner form.
+const HUBSPOT_DEFAULTS: [(&str, &[&str]); 8] = [
+    ("company_name", &["company", "0-2/name"]),
+    ("company_domain", &["website", "0-2/domain"]),
+    ("contact_name", &["firstname+lastname"]),
+    ("contact_email", &["email"]),
+    ("use_case", &["message"]),
+    ("consent", &["LEGAL_CONSENT.processing"]),
+    ("partner_id", &["trellis_partner_id"]),
+    ("program", &["trellis_program"]),
+];
+
+impl Default for HubspotFields {
+    fn default() -> Self {
+        HubspotFields::from_lists(
+            HUBSPOT_DEFAULTS.map(|(_, names)| names.iter().map(|n| n.to_string()).collect()),
+        )
+    }
+}
+
+impl HubspotFields {
+    /// Builds the map from lists in the order of [`HUBSPOT_DEFAULTS`].
+    fn from_lists([a, b, c, d, e, f, g, h]: [Vec<String>; 8]) -> Self {
+        HubspotFields {
+            company_name: a,
+            company_domain: b,
+            contact_name: c,
+            contact_email: d,
+            use_case: e,
+            consent: f,
+            partner_id: g,
+            program: h,
+        }
+    }
 }
 
 /// Server-side captcha verification for the open web form.
@@ -84,6 +142,7 @@ impl Default for IntakeRules {
                 secret: None,
                 verify_url: String::new(),
             },
+            hubspot: HubspotFields::default(),
         }
     }
 }
@@ -93,10 +152,12 @@ pub(crate) fn read(mut section: TableReader<'_, '_>) -> IntakeRules {
     let address = section.string("email_address", &defaults.email_address);
     check_address(&mut section, &address);
     let captcha = read_captcha(section.section("captcha"));
+    let hubspot = read_hubspot(section.section("hubspot"));
     section.finish();
     IntakeRules {
         email_address: address.value,
         captcha,
+        hubspot,
     }
 }
 
@@ -146,4 +207,10 @@ fn read_captcha(mut section: TableReader<'_, '_>) -> Captcha {
         secret,
         verify_url,
     }
+}
+
+fn read_hubspot(mut section: TableReader<'_, '_>) -> HubspotFields {
+    let lists = HUBSPOT_DEFAULTS.map(|(key, names)| section.strings(key, names).value);
+    section.finish();
+    HubspotFields::from_lists(lists)
 }

@@ -51,7 +51,7 @@ pub struct Program {
     pub intake: IntakeRules,
 }
 
-pub use intake::{Captcha, CaptchaProvider, IntakeRules};
+pub use intake::{Captcha, CaptchaProvider, HubspotFields, IntakeRules};
 
 /// One partner tier, such as "Select".
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -303,6 +303,43 @@ impl<'r, 'i> TableReader<'r, 'i> {
         }
     }
 
+    /// A list of strings; a single string is read as a list of one.
+    pub(crate) fn strings(&mut self, key: &'static str, default: &[&str]) -> Setting<Vec<String>> {
+        let Some((span, value)) = self.entry(key) else {
+            let value = default.iter().map(|s| s.to_string()).collect();
+            return Setting {
+                value,
+                origin: Origin::Default,
+            };
+        };
+        let found = match value {
+            DeValue::String(one) => Ok(vec![one.to_string()]),
+            DeValue::Array(items) => items
+                .iter()
+                .map(|item| item.get_ref().as_str().map(str::to_owned).ok_or(item))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|bad| (bad.span(), type_mismatch("a string", bad.get_ref()))),
+            other => Err((
+                span.clone(),
+                type_mismatch("a string or a list of strings", other),
+            )),
+        };
+        match found {
+            Ok(value) => Setting {
+                value,
+                origin: Origin::File(span),
+            },
+            Err((at, message)) => {
+                self.error(&at, key, message);
+                let value = default.iter().map(|s| s.to_string()).collect();
+                Setting {
+                    value,
+                    origin: Origin::Rejected,
+                }
+            }
+        }
+    }
+
     /// Reports every key of this table that no read asked for.
     pub(crate) fn finish(self) {
         let Some(table) = self.table else { return };

@@ -85,6 +85,10 @@ email_address = "deals@acme.com"
 provider = "turnstile"
 site_key = "0x4AAA"
 secret = "0x4AAA-secret"
+
+[intake.hubspot]
+company_name = "partner_company_field"
+partner_id = ["partner_ref", "trellis_partner_id"]
 "#;
     let expected = Program {
         name: "Acme partner program".to_owned(),
@@ -109,6 +113,11 @@ secret = "0x4AAA-secret"
                 site_key: Some("0x4AAA".into()),
                 secret: Some("0x4AAA-secret".into()),
                 verify_url: "https://challenges.cloudflare.com/turnstile/v0/siteverify".into(),
+            },
+            hubspot: HubspotFields {
+                company_name: vec!["partner_company_field".into()],
+                partner_id: vec!["partner_ref".into(), "trellis_partner_id".into()],
+                ..HubspotFields::default()
             },
         },
     };
@@ -941,6 +950,22 @@ fn intake_errors_name_their_line() {
     );
     assert!(
         errors[1].message.contains("turnstile"),
+        "{}",
+        errors[1].message
+    );
+}
+
+#[test]
+fn hubspot_field_lists_must_hold_strings() {
+    let errors =
+        rejected("[intake.hubspot]\nconsent = [\"LEGAL_CONSENT.processing\", 7]\nemail = \"x\"\n");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        (errors[0].line, errors[0].key.as_str()),
+        (2, "intake.hubspot.consent")
+    );
+    assert!(
+        errors[1].message.contains("unknown key `email`"),
         "{}",
         errors[1].message
     );

@@ -3,6 +3,7 @@
 //! API validates its body and hands the draft to the same core: no channel
 //! has rules of its own. Each channel then answers in its own medium.
 
+pub mod hubspot;
 pub mod slack;
 
 use crate::input::RegistrationRequest;
@@ -96,5 +97,7 @@ pub async fn log(
 
 /// The channel routes that live outside the REST API.
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/slack/commands", axum::routing::post(slack::command))
+    axum::Router::new()
+        .route("/slack/commands", axum::routing::post(slack::command))
+        .route("/webhooks/hubspot", axum::routing::post(hubspot::webhook))
 }

@@ -1,0 +1,159 @@
+//! HubSpot form submissions through `POST /webhooks/hubspot`, signed with
+//! request signature v3 exactly as HubSpot signs them: base64 of
+//! HMAC-SHA256(client secret, method + URI + body + timestamp).
+
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use trellis_domain::program::Program;
+use trellis_intake::signature::hmac_sha256;
+use trellis_testkit::{backends, Db, TestApp, ADMIN_TOKEN};
+
+const SECRET: &str = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
+const PUBLIC: &str = "https://prm.vendor.example";
+
+async fn app(db: Db) -> TestApp {
+    TestApp::spawn_tuned(db, Program::default(), |state| {
+        state.secrets.hubspot_client_secret = Some(SECRET.into());
+        state.public_url = PUBLIC.into();
+    })
+    .await
+}
+
+fn sign(uri: &str, body: &str, timestamp: i64) -> String {
+    let ts = timestamp.to_string();
+    let mac = hmac_sha256(
+        SECRET.as_bytes(),
+        &[b"POST", uri.as_bytes(), body.as_bytes(), ts.as_bytes()],
+    );
+    base64::engine::general_purpose::STANDARD.encode(mac)
+}
+
+async fn deliver(
+    app: &TestApp,
+    body: &str,
+    signature: &str,
+    timestamp: i64,
+) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .post(format!("{}/webhooks/hubspot", app.base))
+        .header("content-type", "application/json")
+        .header("X-HubSpot-Request-Timestamp", timestamp.to_string())
+        .header("X-HubSpot-Signature-v3", signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The signature with its first character changed.
+fn altered(mut signature: String) -> String {
+    let first = if signature.starts_with('A') { "B" } else { "A" };
+    signature.replace_range(0..1, first);
+    signature
+}
+
+fn millis(app: &TestApp) -> i64 {
+    i64::try_from(app.clock.now().unix_timestamp_nanos() / 1_000_000).expect("millis")
+}
+
+fn submission(partner: i64) -> String {
+    json!({
+        "company": "Initech GmbH", "website": "https://www.initech.de", "firstname": "Bill", "lastname": "Lumbergh",
+        "email": "bill@initech.de", "message": "Needs TPS reporting", "LEGAL_CONSENT.processing": "true",
+        "trellis_partner_id": partner.to_string(),
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_signed_form_submission_registers_for_the_hidden_partner() {
+    for db in backends() {
+        let app = app(db).await;
+        let partner = app.partner("Northwind", "reseller").await;
+        let body = submission(partner);
+        let now = millis(&app);
+        let (status, answer) = deliver(
+            &app,
+            &body,
+            &sign(&format!("{PUBLIC}/webhooks/hubspot"), &body, now),
+            now,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{db:?}: {answer}");
+        assert_eq!(
+            answer["results"][0]["outcome"], "registered",
+            "{db:?}: {answer}"
+        );
+        let (_, registration) = app.get("/api/v1/registrations/1", ADMIN_TOKEN).await;
+        assert_eq!(
+            (
+                registration["channel"].as_str(),
+                registration["partner_id"].as_i64()
+            ),
+            (Some("hubspot"), Some(partner)),
+            "{db:?}"
+        );
+        assert_eq!(
+            (
+                registration["company_domain"].as_str(),
+                registration["contact_name"].as_str()
+            ),
+            (Some("initech.de"), Some("Bill Lumbergh"))
+        );
+
+        let unknown = submission(999);
+        let (status, answer) = deliver(
+            &app,
+            &unknown,
+            &sign(&format!("{PUBLIC}/webhooks/hubspot"), &unknown, now),
+            now,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{db:?}: refused, answered, not retried"
+        );
+        assert_eq!(
+            answer["results"][0]["outcome"], "refused",
+            "{db:?}: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forged_stale_or_misdirected_signatures_get_401_and_create_nothing() {
+    let app = app(Db::Sqlite).await;
+    let partner = app.partner("Northwind", "reseller").await;
+    let body = submission(partner);
+    let now = millis(&app);
+    let uri = format!("{PUBLIC}/webhooks/hubspot");
+    let stale = now - 5 * 60 * 1000 - 1;
+    for (signature, timestamp, why) in [
+        (altered(sign(&uri, &body, now)), now, "altered signature"),
+        (sign(&uri, &body, stale), stale, "older than five minutes"),
+        (
+            sign("https://elsewhere.example/webhooks/hubspot", &body, now),
+            now,
+            "signed for another URI",
+        ),
+        (
+            sign(&uri, &body.replace("Initech", "Initrode"), now),
+            now,
+            "signed another body",
+        ),
+    ] {
+        let (status, answer) = deliver(&app, &body, &signature, timestamp).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{why}: {signature} {answer}"
+        );
+    }
+    let (_, list) = app.get("/api/v1/registrations", ADMIN_TOKEN).await;
+    assert_eq!(list["items"], json!([]));
+}
