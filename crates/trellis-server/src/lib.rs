@@ -10,6 +10,7 @@ pub mod mail;
 mod problem;
 mod sweep;
 pub mod tokens;
+mod web;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -40,6 +41,8 @@ pub struct AppState {
     /// rebuilding signed webhook URIs (`--public-url`).
     pub public_url: String,
     pub secrets: Secrets,
+    /// Per-address limit on the open form.
+    pub form_limiter: Arc<web::FormLimiter>,
     /// Outbound HTTP: captcha verification, Slack follow-ups.
     pub http: reqwest::Client,
 }
@@ -70,6 +73,7 @@ impl AppState {
     /// A state with mail going to `./outbox` and links to the local address;
     /// `serve` sets both from its flags.
     pub fn new(store: Store, program: Program, clock: Clock) -> AppState {
+        let form_limiter = web::form_limiter(program.intake.captcha.provider);
         AppState {
             store,
             program: Arc::new(program),
@@ -77,6 +81,7 @@ impl AppState {
             mailer: Mailer::outbox("outbox".into()),
             public_url: "http://127.0.0.1:8080".into(),
             secrets: Secrets::default(),
+            form_limiter,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -89,6 +94,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     api::router(&state)
         .merge(intake::router())
+        .merge(web::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -111,6 +117,8 @@ pub async fn start(
     let addr = listener.local_addr()?;
     sweep::spawn(state.clone(), sweep_every);
     let router = app(state);
-    let task = tokio::spawn(async move { axum::serve(listener, router).await });
+    // The peer address feeds the open form's per-address rate limit.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move { axum::serve(listener, service).await });
     Ok(Running { addr, task })
 }

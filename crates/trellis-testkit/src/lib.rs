@@ -224,6 +224,7 @@ impl TestApp {
         files
             .iter()
             .filter_map(|path| std::fs::read_to_string(path).ok())
+            .map(|mail| unfold_quoted_printable(&mail))
             .collect()
     }
 
@@ -287,4 +288,12 @@ fn strings(list: &Value, key: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Undoes the quoted-printable soft line breaks and `=3D` escapes mail
+/// libraries put in long lines, so tests can read links whole.
+fn unfold_quoted_printable(mail: &str) -> String {
+    mail.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
 }

@@ -1,0 +1,90 @@
+//! Server-rendered pages that need no login: the open registration form and
+//! the password-free status page. Templates escape everything (askama);
+//! pages carry a restrictive Content-Security-Policy; every form carries a
+//! CSRF token; the stylesheet is served by the binary.
+
+mod captcha;
+mod csrf;
+mod register;
+mod status;
+
+use crate::AppState;
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use register::{limiter as form_limiter, FormLimiter};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/register", get(register::page).post(register::post))
+        .route("/status/{token}", get(status::page))
+        .route("/status/{token}/slack-code", post(status::slack_code))
+        .route("/static/trellis.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/trellis.css"),
+    )
+}
+
+/// Renders a page with its status and the security headers every page
+/// carries. `script_origin` is the captcha provider's, when a page needs it.
+pub(crate) fn render(
+    status: StatusCode,
+    page: &impl Template,
+    script_origin: Option<&str>,
+) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            let headers = response.headers_mut();
+            let scripts = script_origin.map(|o| format!(" {o}")).unwrap_or_default();
+            let csp = format!(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; script-src 'self'{scripts}; frame-src{}; connect-src 'self'{scripts}",
+                if scripts.is_empty() { " 'none'".to_owned() } else { scripts.clone() }
+            );
+            if let Ok(value) = HeaderValue::from_str(&csp) {
+                headers.insert(header::CONTENT_SECURITY_POLICY, value);
+            }
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            response
+        }
+        Err(e) => crate::problem::ApiError::Internal(e.into()).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct Message<'a> {
+    pub program: &'a str,
+    pub heading: &'a str,
+    pub text: &'a str,
+}
+
+/// A plain page with a heading and one sentence.
+pub(crate) fn message(state: &AppState, status: StatusCode, heading: &str, text: &str) -> Response {
+    render(
+        status,
+        &Message {
+            program: &state.program.name,
+            heading,
+            text,
+        },
+        None,
+    )
+}
