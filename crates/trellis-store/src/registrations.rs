@@ -57,55 +57,90 @@ impl Store {
         request: Option<&RequestKey>,
     ) -> Result<Registered> {
         let mut tx = self.write().await?;
-        self.lock_draft_keys(&mut tx, draft).await?;
+        let registered = self
+            .register_in(&mut tx, draft, program, actor, now, request)
+            .await?;
+        tx.commit().await?;
+        Ok(registered)
+    }
+
+    /// Registers many drafts in one transaction (bulk imports): each draft
+    /// runs inside its own savepoint, so one refused row leaves the others
+    /// standing, and the batch shares a single commit. A database failure
+    /// fails the whole batch, and nothing of it is kept.
+    pub async fn register_many(
+        &self,
+        drafts: &[Draft],
+        program: &Program,
+        actor: &Actor,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Result<Registered>>> {
+        let mut tx = self.write().await?;
+        let mut results = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            sqlx::query("SAVEPOINT draft").execute(&mut *tx).await?;
+            let result = self
+                .register_in(&mut tx, draft, program, actor, now, None)
+                .await;
+            let end = match &result {
+                Ok(_) => "RELEASE SAVEPOINT draft",
+                Err(StoreError::Domain(_)) => "ROLLBACK TO SAVEPOINT draft",
+                Err(_) => return result.map(|_| Vec::new()),
+            };
+            sqlx::query(end).execute(&mut *tx).await?;
+            results.push(result);
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn register_in(
+        &self,
+        tx: &mut Tx,
+        draft: &Draft,
+        program: &Program,
+        actor: &Actor,
+        now: OffsetDateTime,
+        request: Option<&RequestKey>,
+    ) -> Result<Registered> {
+        self.lock_draft_keys(tx, draft).await?;
         let mut log = Vec::new();
-        let (account, matched_on) = link_account(&mut tx, draft, &mut log, now).await?;
+        let (account, matched_on) = link_account(tx, draft, &mut log, now).await?;
         // Claims that reach this account by another key (a name without a
         // domain, say) serialize here, on the same lock commands take.
-        self.lock_keys(&mut tx, &[&format!("account:{}", account.id)])
+        self.lock_keys(tx, &[&format!("account:{}", account.id)])
             .await?;
         let threshold = program.dedupe.fuzzy_threshold;
         let key = draft.company_name.key();
-        let possible_duplicates =
-            accounts::fuzzy(&mut tx, &key, threshold, Some(account.id)).await?;
-        let members = active_on_account(&mut tx, account.id).await?;
+        let possible_duplicates = accounts::fuzzy(tx, &key, threshold, Some(account.id)).await?;
+        let members = active_on_account(tx, account.id).await?;
         refuse_second_claim(draft, &members, program)?;
 
-        let registration = insert(&mut tx, draft, account.id, now).await?;
+        let registration = insert(tx, draft, account.id, now).await?;
         if let Some(request) = request {
-            idempotency::reserve(&mut tx, request, registration.id, now).await?;
+            idempotency::reserve(tx, request, registration.id, now).await?;
         }
         log.push(submitted_event(&registration, &possible_duplicates));
-        let conflict = claim(
-            &mut tx,
-            draft,
-            &registration,
-            &members,
-            program,
-            &mut log,
-            now,
-        )
-        .await?;
+        let conflict = claim(tx, draft, &registration, &members, program, &mut log, now).await?;
         for event in &mut log {
             event.registration_id.get_or_insert(registration.id);
             event.partner_id.get_or_insert(draft.partner_id);
             event.account_id.get_or_insert(account.id);
         }
-        events::append(&mut tx, actor, now, &log).await?;
-        let registration = load(&mut tx, registration.id).await?;
+        events::append(tx, actor, now, &log).await?;
+        let registration = load(tx, registration.id).await?;
         // Auto-approval is for clean registrations: a conflict needs a person.
         let registration = if program.registration.auto_approve && conflict.is_none() {
             let approve = Command::Approve { hold_days: None };
-            self.apply_in(&mut tx, registration, approve, program, &Actor::System, now)
+            self.apply_in(tx, registration, approve, program, &Actor::System, now)
                 .await?
         } else {
             registration
         };
         let conflict = match conflict {
-            Some(id) => Some(conflicts::load_conflict(&mut tx, id).await?),
+            Some(id) => Some(conflicts::load_conflict(tx, id).await?),
             None => None,
         };
-        tx.commit().await?;
         Ok(Registered {
             registration,
             account,

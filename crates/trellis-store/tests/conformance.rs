@@ -383,3 +383,33 @@ async fn status_links_expire_and_slack_codes_are_single_use() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_batch_keeps_its_good_rows_when_one_is_refused() {
+    for db in backends() {
+        let fresh = FreshDb::new(db).await;
+        let store = Store::connect(&fresh.url).await.expect("store");
+        let ids = partners(&store, 1).await;
+        let drafts = [
+            draft(ids[0], "Acme", Some("acme.com")),
+            draft(ids[0], "Acme Inc", Some("acme.com")),
+            draft(ids[0], "Globex", Some("globex.com")),
+        ];
+        let results = store
+            .register_many(&drafts, &Program::default(), &Actor::System, start_time())
+            .await
+            .expect("batch");
+        let kept: Vec<bool> = results.iter().map(Result::is_ok).collect();
+        assert_eq!(kept, [true, false, true], "{db:?}");
+        let all = store
+            .registrations(&RegistrationFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("list");
+        assert_eq!(all.len(), 2, "{db:?}");
+        let events = store.events_of_kind("submitted").await.expect("events");
+        assert_eq!(events.len(), 2, "{db:?}: the refused row left no event");
+    }
+}
