@@ -3,6 +3,7 @@
 //! property-tested and fuzzed. Channel adapters in the server authenticate,
 //! call these, build the same `Draft`, and hand it to the same core.
 
+pub mod csv_rows;
 mod fields;
 pub mod hubspot;
 pub mod signature;
