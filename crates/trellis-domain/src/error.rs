@@ -2,6 +2,7 @@
 //! code in one place; messages are written for the person who must fix them.
 
 use crate::dedupe::ValueError;
+use crate::ids::CaseNumber;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
@@ -17,6 +18,10 @@ pub enum DomainError {
     /// The command is not allowed in the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// The partner already holds an active registration for this account
+    /// (409); bulk imports report it as a duplicate row.
+    #[error("your partner already holds an active registration for this account: {existing} ({status})")]
+    AlreadyRegistered { existing: CaseNumber, status: &'static str },
 }
 
 impl DomainError {

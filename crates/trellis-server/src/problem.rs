@@ -138,6 +138,9 @@ impl From<DomainError> for ApiError {
             DomainError::Field { field, message } => ApiError::invalid(field, message),
             DomainError::Invalid(v) => ApiError::invalid("value", v.to_string()),
             DomainError::Conflict(message) => ApiError::Conflict(message),
+            already @ DomainError::AlreadyRegistered { .. } => {
+                ApiError::Conflict(already.to_string())
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ use trellis_domain::lifecycle::{self, Command};
 use trellis_domain::program::Program;
 use trellis_domain::registration::{Channel, Draft, Lifecycle, Market, RegistrationKind, Status};
 use trellis_domain::values::{Currency, Money};
+use trellis_domain::DomainError;
 
 /// What intake answers: the new registration, the account it linked to, and
 /// what the checks found.
@@ -246,11 +247,10 @@ fn refuse_second_claim(
         m.partner_id == draft.partner_id && (!split || same_segment(&draft.market, &m.market))
     });
     match existing {
-        Some(m) => Err(StoreError::conflict(format!(
-            "your partner already holds an active registration for this account: {} ({})",
-            m.case_number(),
-            m.life.status.as_str()
-        ))),
+        Some(m) => Err(StoreError::Domain(DomainError::AlreadyRegistered {
+            existing: m.case_number(),
+            status: m.life.status.as_str(),
+        })),
         None => Ok(()),
     }
 }

@@ -3,7 +3,7 @@
 
 mod accounts;
 mod conflicts;
-
+mod intake;
 mod json;
 mod partners;
 mod registrations;
@@ -14,7 +14,7 @@ use crate::AppState;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 #[derive(OpenApi)]
@@ -55,6 +55,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::get))
         .routes(routes!(conflicts::list))
         .routes(routes!(conflicts::resolve))
+        .routes(with_limit(routes!(intake::csv), intake::CSV_LIMIT))
+}
+
+/// A route that reads bodies larger than the default limit (uploads).
+fn with_limit(
+    (schemas, paths, router): UtoipaMethodRouter<AppState>,
+    limit: usize,
+) -> UtoipaMethodRouter<AppState> {
+    (
+        schemas,
+        paths,
+        router.layer(axum::extract::DefaultBodyLimit::max(limit)),
+    )
 }
 
 /// The OpenAPI 3.1 document of the API.

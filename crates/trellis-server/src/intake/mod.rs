@@ -3,6 +3,7 @@
 //! API validates its body and hands the draft to the same core: no channel
 //! has rules of its own. Each channel then answers in its own medium.
 
+pub mod csv;
 pub mod hubspot;
 pub mod slack;
 
