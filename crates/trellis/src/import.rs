@@ -6,6 +6,10 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use trellis_domain::dedupe::{CompanyName, WebDomain};
+use trellis_domain::event::Actor;
+use trellis_domain::ids::PartnerId;
+use trellis_domain::program::Program;
+use trellis_server::intake::csv::Importer;
 use trellis_store::{NewAccount, Store};
 
 /// Rows written per transaction.
@@ -13,6 +17,19 @@ const BATCH: usize = 2_000;
 
 #[derive(clap::Subcommand)]
 pub enum ImportCommand {
+    /// Register leads from a CSV for one partner; prints one result per row
+    /// (row, status, case_number, reason) as CSV, and a summary.
+    Registrations {
+        file: PathBuf,
+        /// The partner the rows are for.
+        #[arg(long)]
+        partner: i64,
+        /// The program file whose rules apply (the default program if absent).
+        #[arg(long, env = "TRELLIS_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Import accounts from a CSV with a name column (`name`, `company`,
     /// `company_name`, `account`) and an optional domain column (`domain`,
     /// `website`, `company_domain`, `url`).
@@ -25,6 +42,18 @@ pub enum ImportCommand {
 
 pub async fn run(command: ImportCommand) -> anyhow::Result<()> {
     match command {
+        ImportCommand::Registrations {
+            file,
+            partner,
+            config,
+            db,
+        } => {
+            let program = match config {
+                Some(path) => crate::load_program(&path)?,
+                None => Program::default(),
+            };
+            import_registrations(&db.open().await?, &program, PartnerId(partner), &file).await
+        }
         ImportCommand::Accounts { file, db } => {
             let store = db.open().await?;
             let report = import_accounts(&store, &file).await?;
@@ -149,4 +178,57 @@ pub fn progress(_bytes: u64) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar
+}
+
+/// Imports registrations, printing the per-row table to stdout and the
+/// summary to stderr, with a progress bar on a terminal.
+async fn import_registrations(
+    store: &Store,
+    program: &Program,
+    partner: PartnerId,
+    file: &PathBuf,
+) -> anyhow::Result<()> {
+    let partner = store
+        .partner(partner)
+        .await
+        .with_context(|| format!("partner {partner}"))?;
+    let bytes = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let importer = Importer {
+        store,
+        program,
+        partner: partner.id,
+        actor: Actor::Partner {
+            partner_id: partner.id,
+        },
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = importer
+        .import(std::io::BufReader::new(bytes), |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.detail()))?;
+    bar.finish_and_clear();
+    print!(
+        "{}",
+        report.to_csv().map_err(|e| anyhow::anyhow!(e.detail()))?
+    );
+    let s = &report.summary;
+    eprintln!(
+        "{}: {} rows for {}: {} registered, {} duplicate, {} invalid, {} refused",
+        file.display(),
+        s.rows,
+        partner.name,
+        s.registered,
+        s.duplicate,
+        s.invalid,
+        s.refused
+    );
+    Ok(())
 }

@@ -288,3 +288,72 @@ async fn the_demo_is_a_living_program() {
             && !resolved["items"].as_array().expect("resolved").is_empty()
     );
 }
+
+#[tokio::test]
+async fn import_registrations_prints_one_result_per_row() {
+    let fresh = FreshDb::new(Db::Sqlite).await;
+    let store = trellis_store::Store::connect(&fresh.url)
+        .await
+        .expect("store");
+    let new = trellis_store::NewPartner {
+        name: "Northwind".into(),
+        kind: trellis_domain::partner::PartnerKind::Reseller,
+        tier: "registered".into(),
+        email_domains: vec![],
+        regions: vec![],
+        segments: vec![],
+    };
+    let partner = store
+        .create_partner(
+            &new,
+            &trellis_domain::event::Actor::System,
+            trellis_testkit::start_time(),
+        )
+        .await
+        .expect("partner");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../trellis-server/tests/fixtures/csv/mixed.csv"
+    );
+    let output = trellis()
+        .args([
+            "import",
+            "registrations",
+            file,
+            "--partner",
+            &partner.id.to_string(),
+            "--db",
+            &fresh.url,
+        ])
+        .output()
+        .expect("run");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("row,status,case_number,reason\n2,registered,REG-000001"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("7 rows for Northwind: 3 registered, 1 duplicate, 3 invalid"),
+        "{stderr}"
+    );
+    let missing = trellis()
+        .args([
+            "import",
+            "registrations",
+            file,
+            "--partner",
+            "99",
+            "--db",
+            &fresh.url,
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        !missing.status.success()
+            && String::from_utf8_lossy(&missing.stderr).contains("partner 99")
+    );
+}
