@@ -4,7 +4,7 @@
 //! (`--public-url`). Hidden fields name the partner and the program; the
 //! other fields map through `[intake.hubspot]` in the program file.
 
-use super::{log, submit, Outcome};
+use super::{configured, header, log, refused, submit, Outcome};
 use crate::problem::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
@@ -54,21 +54,12 @@ fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), ApiError> {
-    let secret = state
-        .secrets
-        .hubspot_client_secret
-        .as_deref()
-        .ok_or_else(|| {
-            ApiError::NotFound(
-                "HubSpot is not set up on this server (TRELLIS_HUBSPOT_CLIENT_SECRET)".into(),
-            )
-        })?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
+    let secret = configured(
+        &state.secrets.hubspot_client_secret,
+        "HubSpot",
+        "TRELLIS_HUBSPOT_CLIENT_SECRET",
+    )?;
+    let header = |name: &str| header(headers, name);
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let signed_uri = format!("{}{path}", state.public_url);
     let now_millis =
@@ -86,10 +77,7 @@ fn verify(
         signature,
         now_millis,
     )
-    .map_err(|e| {
-        tracing::warn!(reason = %e, "refused a HubSpot request");
-        ApiError::Unauthorized
-    })
+    .map_err(|e| refused("HubSpot", e))
 }
 
 async fn register(state: &AppState, submission: Submission) -> Result<SubmissionResult, ApiError> {

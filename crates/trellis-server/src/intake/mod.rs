@@ -102,3 +102,31 @@ pub fn router() -> axum::Router<AppState> {
         .route("/slack/commands", axum::routing::post(slack::command))
         .route("/webhooks/hubspot", axum::routing::post(hubspot::webhook))
 }
+
+/// A channel's secret, or "not found" when the channel is not set up here.
+fn configured<'a>(
+    secret: &'a Option<String>,
+    channel: &str,
+    variable: &str,
+) -> Result<&'a str, ApiError> {
+    secret.as_deref().ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "{channel} is not set up on this server ({variable})"
+        ))
+    })
+}
+
+/// A header's value as text, empty when absent or not text.
+fn header<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> &'h str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// A request whose signature did not verify: logged (without secrets) and
+/// answered 401, with nothing done.
+fn refused(channel: &str, reason: trellis_intake::signature::SignatureError) -> ApiError {
+    tracing::warn!(%reason, channel, "refused an unsigned or stale request");
+    ApiError::Unauthorized
+}

@@ -5,7 +5,7 @@
 //! <jane@acme.com>, use case` registers; `status REG-000123` reports;
 //! `link CODE` ties the Slack user to a partner user; `help` explains.
 
-use super::{log, submit, Outcome};
+use super::{configured, header, log, refused, submit, Outcome};
 use crate::problem::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
@@ -94,21 +94,12 @@ async fn answer(state: AppState, command: SlashCommand) -> Result<Value, ApiErro
 
 /// Refuses (401, logged, nothing done) a request Slack did not sign.
 fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
-    let secret = state
-        .secrets
-        .slack_signing_secret
-        .as_deref()
-        .ok_or_else(|| {
-            ApiError::NotFound(
-                "Slack is not set up on this server (TRELLIS_SLACK_SIGNING_SECRET)".into(),
-            )
-        })?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
+    let secret = configured(
+        &state.secrets.slack_signing_secret,
+        "Slack",
+        "TRELLIS_SLACK_SIGNING_SECRET",
+    )?;
+    let header = |name: &str| header(headers, name);
     let now = state.clock.now().unix_timestamp();
     let signature = header("x-slack-signature");
     slack::verify(
@@ -118,10 +109,7 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiE
         body,
         now,
     )
-    .map_err(|e| {
-        tracing::warn!(reason = %e, "refused a Slack request");
-        ApiError::Unauthorized
-    })
+    .map_err(|e| refused("Slack", e))
 }
 
 fn reply(text: &str) -> Value {
