@@ -96,7 +96,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     state.secrets = Secrets {
         slack_signing_secret: args.slack_signing_secret.clone(),
         hubspot_client_secret: args.hubspot_client_secret.clone(),
-        captcha_secret: args.captcha_secret.clone().or_else(|| state.program.intake.captcha.secret.clone()),
+        captcha_secret: args
+            .captcha_secret
+            .clone()
+            .or_else(|| state.program.intake.captcha.secret.clone()),
     };
     state.public_url = match &args.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
