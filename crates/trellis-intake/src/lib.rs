@@ -4,6 +4,7 @@
 //! call these, build the same `Draft`, and hand it to the same core.
 
 pub mod csv_rows;
+pub mod email;
 mod fields;
 pub mod hubspot;
 pub mod signature;

@@ -89,6 +89,8 @@ pub struct TestApp {
     pub store: Store,
     pub clock: Clock,
     pub http: reqwest::Client,
+    /// The state the app runs with (to start more listeners on it).
+    pub state: AppState,
     /// Where the app's mail lands, one `.eml` file per message.
     pub outbox: tempfile::TempDir,
     _fresh: FreshDb,
@@ -126,7 +128,7 @@ impl TestApp {
         state.mailer = Mailer::outbox(outbox.path().to_path_buf());
         tune(&mut state);
         let running = trellis_server::start(
-            state,
+            state.clone(),
             "127.0.0.1:0".parse().expect("addr"),
             Duration::from_secs(3600),
         )
@@ -138,6 +140,7 @@ impl TestApp {
             store,
             clock,
             http: reqwest::Client::new(),
+            state,
             outbox,
             _fresh: fresh,
         }

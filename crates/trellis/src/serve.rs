@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Folder for outbound mail when no relay is configured (.eml files).
     #[arg(long, env = "TRELLIS_OUTBOX", default_value = "outbox")]
     pub outbox: PathBuf,
+    /// Also receive registrations by SMTP on this address (off by default).
+    #[arg(long)]
+    pub smtp_listen: Option<SocketAddr>,
     /// Slack app signing secret, for POST /slack/commands.
     #[arg(long, env = "TRELLIS_SLACK_SIGNING_SECRET", hide_env_values = true)]
     pub slack_signing_secret: Option<String>,
@@ -105,6 +108,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", args.listen),
     };
+    if let Some(addr) = args.smtp_listen {
+        let bound = trellis_server::intake::smtp::listen(state.clone(), addr).await?;
+        println!("Receiving registrations by SMTP at {bound} for {}", state.program.intake.email_address);
+    }
     let running = trellis_server::start(
         state,
         args.listen,

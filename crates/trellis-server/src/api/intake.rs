@@ -3,9 +3,12 @@
 //! raw-MIME forwarding).
 
 use crate::auth::Caller;
+use crate::auth::Staff;
 use crate::intake::csv::{CsvReport, Importer};
+use crate::intake::email::{self, EmailAnswer};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
+use axum::body::Bytes;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -110,4 +113,30 @@ async fn file_field(multipart: &mut Multipart) -> ApiResult<Vec<u8>> {
         "file",
         "send the CSV as the multipart field named \"file\"",
     ))
+}
+
+/// Register from a raw RFC 5322 message (`Content-Type: message/rfc822`).
+///
+/// The sender gets the same reply by mail; the answer here says what
+/// happened: `registered` with the case number, `incomplete` with what is
+/// missing, or `refused`.
+#[utoipa::path(post, path = "/api/v1/intake/email", tag = "intake",
+    request_body(content = String, content_type = "message/rfc822"),
+    responses((status = 200, body = EmailAnswer), (status = 413, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
+pub async fn email(
+    State(state): State<AppState>,
+    _staff: Staff,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<EmailAnswer>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with("message/rfc822") {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the raw message with 'Content-Type: message/rfc822'".into(),
+        ));
+    }
+    email::process(&state, &body).await.map(Json)
 }

@@ -56,6 +56,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conflicts::list))
         .routes(routes!(conflicts::resolve))
         .routes(with_limit(routes!(intake::csv), intake::CSV_LIMIT))
+        .routes(with_limit(
+            routes!(intake::email),
+            trellis_intake::email::MAX_MESSAGE_BYTES,
+        ))
 }
 
 /// A route that reads bodies larger than the default limit (uploads).

@@ -4,8 +4,10 @@
 //! has rules of its own. Each channel then answers in its own medium.
 
 pub mod csv;
+pub mod email;
 pub mod hubspot;
 pub mod slack;
+pub mod smtp;
 
 use crate::input::RegistrationRequest;
 use crate::problem::ApiError;

@@ -1,0 +1,141 @@
+//! Email to registration: a raw RFC 5322 message (from the built-in SMTP
+//! receiver or `POST /api/v1/intake/email`) becomes a registration, and the
+//! sender gets a reply with the case number and status, or with what is
+//! missing, or a polite refusal when the address speaks for no partner.
+
+use super::{log, submit, Outcome};
+use crate::mail::OutgoingMail;
+use crate::problem::ApiError;
+use crate::AppState;
+use serde::Serialize;
+use trellis_domain::dedupe::Email;
+use trellis_domain::event::Actor;
+use trellis_domain::registration::Channel;
+use trellis_intake::email::{extract_fields, parse_message, IncomingMail};
+use utoipa::ToSchema;
+
+/// The answer to one message, as `POST /api/v1/intake/email` returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailAnswer {
+    /// registered | incomplete | refused
+    pub outcome: &'static str,
+    pub case_number: Option<String>,
+    /// What the sender still has to give.
+    pub missing: Vec<String>,
+    pub reply: ReplyView,
+}
+
+/// The reply mailed to the sender.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplyView {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// Processes one raw message end to end and mails the reply.
+pub async fn process(state: &AppState, raw: &[u8]) -> Result<EmailAnswer, ApiError> {
+    let mail = parse_message(raw).map_err(|e| ApiError::invalid("message", e.to_string()))?;
+    let from = Email::parse(&mail.from)
+        .map_err(|e| ApiError::invalid("From", format!("the sender cannot be answered: {e}")))?;
+    let (outcome, missing) = match state.store.sender(&from).await? {
+        None => (Outcome::UnknownSender, vec![]),
+        Some(sender) => {
+            let fields = extract_fields(&mail.text);
+            let missing: Vec<String> = fields.missing().into_iter().map(str::to_owned).collect();
+            let actor = Actor::Partner {
+                partner_id: sender.partner.id,
+            };
+            let outcome = if missing.is_empty() {
+                submit(state, Channel::Email, sender.partner.id, &actor, fields).await?
+            } else {
+                Outcome::Incomplete(missing.clone())
+            };
+            (outcome, missing)
+        }
+    };
+    let reply = reply(state, &mail, &from, &outcome);
+    if let Err(e) = state.mailer.send(&reply).await {
+        tracing::error!(error = %e, "could not send the intake reply; the outcome stands");
+    }
+    log(
+        state,
+        Channel::Email,
+        from.as_str(),
+        &outcome,
+        mail.subject.as_deref().unwrap_or_default(),
+    )
+    .await;
+    Ok(answer(outcome, missing, reply))
+}
+
+fn answer(outcome: Outcome, missing: Vec<String>, reply: OutgoingMail) -> EmailAnswer {
+    let missing = match &outcome {
+        Outcome::Incomplete(problems) if missing.is_empty() => problems.clone(),
+        _ => missing,
+    };
+    EmailAnswer {
+        outcome: outcome.name(),
+        case_number: match &outcome {
+            Outcome::Registered(r) => Some(r.registration.case_number().to_string()),
+            _ => None,
+        },
+        missing,
+        reply: ReplyView {
+            to: reply.to,
+            subject: reply.subject,
+            text: reply.text,
+        },
+    }
+}
+
+/// The reply, in plain words, with the case number and the next step.
+fn reply(state: &AppState, mail: &IncomingMail, from: &Email, outcome: &Outcome) -> OutgoingMail {
+    let program = &state.program.name;
+    let (subject, text) = match outcome {
+        Outcome::Registered(r) => {
+            let case = r.registration.case_number();
+            let subject = format!("{case} received: {}", r.registration.company_name);
+            let mut text = format!(
+                "Thank you. Your registration of {} is {case}, and it is pending review.\n\
+                 The partner team answers within {} hours.\n",
+                r.registration.company_name, state.program.registration.response_sla_hours
+            );
+            if r.conflict.is_some() {
+                text.push_str("\nAnother partner has registered this account too; the program's conflict rules will decide, and you will hear the outcome.\n");
+            }
+            (subject, text)
+        }
+        Outcome::Incomplete(problems) => (
+            "We need a little more to register this".to_owned(),
+            format!(
+                "We could not register this yet:\n{}\n\n\
+                 Please reply with the missing or corrected fields, one per line, for example:\n\n\
+                 Company: Acme Inc\nWebsite: acme.com\nContact: Jane Doe\nEmail: jane@acme.com\n\
+                 Use case: replacing their spreadsheets\nConsent: yes\n",
+                problems.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n")
+            ),
+        ),
+        Outcome::Refused(reason) => (
+            "We could not register this".to_owned(),
+            format!("We could not register this: {reason}.\n"),
+        ),
+        Outcome::UnknownSender => (
+            "We could not register this".to_owned(),
+            format!(
+                "Thank you for writing. {from} is not linked to a partner of the {program}, so nothing was registered.\n\n\
+                 If you are a partner, ask your partner manager to add this address to your partner account, then send it again.\n"
+            ),
+        ),
+    };
+    OutgoingMail {
+        to: from.to_string(),
+        subject,
+        text: format!("{text}\n-- \n{program}\n"),
+        // The parser gives the id bare; the header wants it in angle brackets.
+        in_reply_to: mail
+            .message_id
+            .as_ref()
+            .map(|id| format!("<{}>", id.trim_matches(['<', '>']))),
+    }
+}
