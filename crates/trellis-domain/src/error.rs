@@ -20,8 +20,13 @@ pub enum DomainError {
     Conflict(String),
     /// The partner already holds an active registration for this account
     /// (409); bulk imports report it as a duplicate row.
-    #[error("your partner already holds an active registration for this account: {existing} ({status})")]
-    AlreadyRegistered { existing: CaseNumber, status: &'static str },
+    #[error(
+        "your partner already holds an active registration for this account: {existing} ({status})"
+    )]
+    AlreadyRegistered {
+        existing: CaseNumber,
+        status: &'static str,
+    },
 }
 
 impl DomainError {

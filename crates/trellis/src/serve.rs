@@ -110,7 +110,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     if let Some(addr) = args.smtp_listen {
         let bound = trellis_server::intake::smtp::listen(state.clone(), addr).await?;
-        println!("Receiving registrations by SMTP at {bound} for {}", state.program.intake.email_address);
+        println!(
+            "Receiving registrations by SMTP at {bound} for {}",
+            state.program.intake.email_address
+        );
     }
     let running = trellis_server::start(
         state,
