@@ -46,7 +46,7 @@ impl DbArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default command).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Run pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -102,12 +102,12 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(run(cli
         .command
-        .unwrap_or(Command::Serve(serve::ServeArgs::default()))))
+        .unwrap_or(Command::Serve(Box::default()))))
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Migrate { db } => {
             db.open().await?;
             println!("migrations are up to date");
