@@ -100,9 +100,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(run(cli
-        .command
-        .unwrap_or(Command::Serve(Box::default()))))
+    runtime.block_on(run(cli.command.unwrap_or(Command::Serve(Box::default()))))
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
