@@ -7,8 +7,10 @@ use crate::error::{Result, StoreError};
 use crate::records::AccountRecord;
 use crate::rows::{micros, RowExt};
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use trellis_domain::dedupe::{name_similarity, reversed_key, CompanyName, WebDomain};
 use trellis_domain::ids::AccountId;
@@ -17,6 +19,13 @@ use trellis_domain::ids::AccountId;
 const NEIGHBOURS: i64 = 16;
 /// How many possible duplicates an answer lists at most.
 const MAX_CANDIDATES: usize = 5;
+/// Values [`bind_account`] binds per account row.
+const ACCOUNT_VALUES: usize = 6;
+/// Rows per statement in a bulk load. Enough to amortize a statement's
+/// round trip, and no more: sqlx's SQLite driver finds each `$n` parameter
+/// by name with a linear scan, so binding a statement costs the square of
+/// its parameter count (500 rows spent 40% of a load binding).
+const BULK_ROWS: usize = 100;
 
 /// An account to create (import, API, or a registration for a new company).
 #[derive(Debug, Clone)]
@@ -57,26 +66,30 @@ pub(crate) fn account_from_row(row: &AnyRow) -> Result<AccountRecord> {
 }
 
 /// The account with this domain, or else the oldest with this name key.
+/// Both lookups go in one statement: inside a write transaction every
+/// round trip to the database holds up every other writer.
 pub(crate) async fn find_exact(
     conn: &mut AnyConnection,
     key: &str,
     domain: Option<&WebDomain>,
 ) -> Result<Option<(AccountRecord, &'static str)>> {
-    if let Some(domain) = domain {
-        let row = sqlx::query("SELECT * FROM accounts WHERE domain = $1")
-            .bind(domain.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-        if let Some(row) = row {
-            return Ok(Some((account_from_row(&row)?, "domain")));
+    let rows = sqlx::query(
+        "SELECT * FROM (SELECT *, 'domain' AS matched_on FROM accounts WHERE domain = $1) d \
+         UNION ALL \
+         SELECT * FROM (SELECT *, 'name' AS matched_on FROM accounts WHERE name_key = $2 ORDER BY id LIMIT 1) n",
+    )
+    .bind(domain.map(WebDomain::as_str))
+    .bind(key)
+    .fetch_all(&mut *conn)
+    .await?;
+    for how in ["domain", "name"] {
+        for row in &rows {
+            if row.text("matched_on")? == how {
+                return Ok(Some((account_from_row(row)?, how)));
+            }
         }
     }
-    let row = sqlx::query("SELECT * FROM accounts WHERE name_key = $1 ORDER BY id LIMIT 1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| account_from_row(&r).map(|a| (a, "name")))
-        .transpose()
+    Ok(None)
 }
 
 /// Accounts whose names are close to `key`, best first.
@@ -84,48 +97,128 @@ pub(crate) async fn find_exact(
 /// Scanning millions of names is out of the question, so candidates come
 /// from the sorted neighbourhood of the key in two indexes: the key itself
 /// (names that agree at the start) and the reversed key (names that agree at
-/// the end, catching a typo up front). Four bounded range scans in one query,
-/// then each candidate is scored.
+/// the end, catching a typo up front). Four bounded range scans in one query
+/// read only the indexes (on SQLite the row id is in every index), each
+/// neighbour is scored on its key, and only the few that pass are read from
+/// the table: reading name and domain for all 64 neighbours cost 64 random
+/// row lookups and most of a registration's time in the database.
 pub(crate) async fn fuzzy(
     conn: &mut AnyConnection,
     key: &str,
     threshold: f64,
     exclude: Option<AccountId>,
 ) -> Result<Vec<Candidate>> {
+    let mut scored: Vec<(f64, AccountId)> = neighbours(conn, key)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| Some(*id) != exclude)
+        .filter_map(|(id, other)| {
+            let score = name_similarity(key, &other);
+            (score >= threshold).then(|| ((score * 1000.0).round() / 1000.0, id))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // An account found by both its key and its reversed key counts once.
+    scored.dedup_by_key(|(_, id)| *id);
+    scored.truncate(MAX_CANDIDATES);
+    let mut details = by_ids(conn, scored.iter().map(|(_, id)| *id)).await?;
+    Ok(scored
+        .into_iter()
+        .filter_map(|(score, id)| {
+            let account = details.remove(&id)?;
+            Some(Candidate {
+                account_id: id,
+                name: account.name,
+                domain: account.domain,
+                score,
+            })
+        })
+        .collect())
+}
+
+/// The id and name key of the `NEIGHBOURS` accounts either side of `key` in
+/// the key index and in the reversed-key index, read from the indexes alone.
+async fn neighbours(conn: &mut AnyConnection, key: &str) -> Result<Vec<(AccountId, String)>> {
     let rows = sqlx::query(
-        "SELECT * FROM (SELECT id, name, name_key, domain FROM accounts WHERE name_key >= $1 ORDER BY name_key LIMIT $3) a \
-         UNION \
-         SELECT * FROM (SELECT id, name, name_key, domain FROM accounts WHERE name_key < $1 ORDER BY name_key DESC LIMIT $3) b \
-         UNION \
-         SELECT * FROM (SELECT id, name, name_key, domain FROM accounts WHERE name_rkey >= $2 ORDER BY name_rkey LIMIT $3) c \
-         UNION \
-         SELECT * FROM (SELECT id, name, name_key, domain FROM accounts WHERE name_rkey < $2 ORDER BY name_rkey DESC LIMIT $3) d",
+        "SELECT * FROM (SELECT id, name_key AS k, 'key' AS side FROM accounts WHERE name_key >= $1 ORDER BY name_key LIMIT $3) a \
+         UNION ALL \
+         SELECT * FROM (SELECT id, name_key, 'key' FROM accounts WHERE name_key < $1 ORDER BY name_key DESC LIMIT $3) b \
+         UNION ALL \
+         SELECT * FROM (SELECT id, name_rkey, 'rkey' FROM accounts WHERE name_rkey >= $2 ORDER BY name_rkey LIMIT $3) c \
+         UNION ALL \
+         SELECT * FROM (SELECT id, name_rkey, 'rkey' FROM accounts WHERE name_rkey < $2 ORDER BY name_rkey DESC LIMIT $3) d",
     )
     .bind(key)
     .bind(reversed_key(key))
     .bind(NEIGHBOURS)
     .fetch_all(&mut *conn)
     .await?;
-    let mut candidates = Vec::new();
-    for row in rows {
-        let id = AccountId(row.int("id")?);
-        let score = name_similarity(key, &row.text("name_key")?);
-        if Some(id) != exclude && score >= threshold {
-            candidates.push(Candidate {
-                account_id: id,
-                name: row.text("name")?,
-                domain: row.opt_text("domain")?,
-                score: (score * 1000.0).round() / 1000.0,
-            });
-        }
+    rows.iter()
+        .map(|row| {
+            let stored = row.text("k")?;
+            // Reversing is its own inverse: the reversed key gives the key.
+            let key = match row.text("side")?.as_str() {
+                "rkey" => reversed_key(&stored),
+                _ => stored,
+            };
+            Ok((AccountId(row.int("id")?), key))
+        })
+        .collect()
+}
+
+/// Accounts by id, in one statement whatever their number.
+async fn by_ids(
+    conn: &mut AnyConnection,
+    ids: impl ExactSizeIterator<Item = AccountId>,
+) -> Result<HashMap<AccountId, AccountRecord>> {
+    if ids.len() == 0 {
+        return Ok(HashMap::new());
     }
-    candidates.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.account_id.cmp(&b.account_id))
-    });
-    candidates.truncate(MAX_CANDIDATES);
-    Ok(candidates)
+    let params: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!("SELECT * FROM accounts WHERE id IN ({})", params.join(", "));
+    let rows = ids
+        .fold(sqlx::query(&sql), |q, id| q.bind(id.0))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| account_from_row(row).map(|a| (a.id, a)))
+        .collect()
+}
+
+/// `INSERT INTO accounts` with `rows` rows of `$n` placeholders, in the
+/// column order [`bind_account`] binds: one text for the single insert and
+/// the bulk load, so the two can never disagree.
+fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=ACCOUNT_VALUES)
+                .map(|col| format!("${}", row * ACCOUNT_VALUES + col))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO accounts (name, name_key, name_rkey, domain, source, created_at) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Binds one account's six values, keys derived here so that every way in
+/// stores the same normalized and reversed key.
+fn bind_account<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    new: &'q NewAccount,
+    now: OffsetDateTime,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let key = new.name.key();
+    let rkey = reversed_key(&key);
+    query
+        .bind(new.name.as_str())
+        .bind(key)
+        .bind(rkey)
+        .bind(new.domain.as_ref().map(|d| d.as_str()))
+        .bind(new.source.as_str())
+        .bind(micros(now))
 }
 
 /// Inserts an account; a taken domain is reported as a conflict.
@@ -134,20 +227,11 @@ pub(crate) async fn insert(
     new: &NewAccount,
     now: OffsetDateTime,
 ) -> Result<AccountRecord> {
-    let key = new.name.key();
-    let inserted = sqlx::query(
-        "INSERT INTO accounts (name, name_key, name_rkey, domain, source, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(new.name.as_str())
-    .bind(&key)
-    .bind(reversed_key(&key))
-    .bind(new.domain.as_ref().map(|d| d.as_str()))
-    .bind(&new.source)
-    .bind(micros(now))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(StoreError::from);
+    let sql = format!("{} RETURNING id", insert_sql(1));
+    let inserted = bind_account(sqlx::query(&sql), new, now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::from);
     let row = match inserted {
         Err(e) if e.is_unique_violation() => {
             return Err(StoreError::conflict(format!(
@@ -230,12 +314,34 @@ impl Store {
         Ok((created, skipped))
     }
 
+    /// Loads accounts known to be distinct, in one transaction of
+    /// multi-row INSERTs, without the per-row exact-match lookups that
+    /// `import_accounts` makes. Only for initial loads and benchmarks of
+    /// generated or already deduplicated rows: a repeated domain fails the
+    /// whole call (a unique violation) and a repeated name key goes in
+    /// unnoticed, where an import would skip both.
+    pub async fn load_accounts_bulk(
+        &self,
+        accounts: &[NewAccount],
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        for chunk in accounts.chunks(BULK_ROWS) {
+            let sql = insert_sql(chunk.len());
+            let query = chunk
+                .iter()
+                .fold(sqlx::query(&sql), |q, new| bind_account(q, new, now));
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn account(&self, id: AccountId) -> Result<AccountRecord> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.reader)
+        let mut conn = self.reader.acquire().await?;
+        by_ids(&mut conn, [id].into_iter())
             .await?
-            .ok_or(StoreError::NotFound("account"))?;
-        account_from_row(&row)
+            .remove(&id)
+            .ok_or(StoreError::NotFound("account"))
     }
 }

@@ -343,7 +343,7 @@ async fn insert(
          company_domain, contact_name, contact_email, use_case, segment, region, product, deal_stage, deal_amount, \
          deal_currency, deal_close_date, deal_next_step, submitted_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 'submitted', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
-         RETURNING id",
+         RETURNING *",
     )
     .bind(draft.partner_id.0)
     .bind(account.0)
@@ -366,7 +366,8 @@ async fn insert(
     .bind(micros(now))
     .fetch_one(&mut **tx)
     .await?;
-    load(tx, RegistrationId(row.int("id")?)).await
+    // The inserted row as stored, without a second round trip to read it.
+    from_row(&row)
 }
 
 pub(crate) async fn load(
