@@ -57,10 +57,14 @@ impl Store {
         now: OffsetDateTime,
         request: Option<&RequestKey>,
     ) -> Result<Registered> {
+        let similar = self.similar_names(draft, program).await?;
         let mut tx = self.write().await?;
         let registered = self
-            .register_in(&mut tx, draft, program, actor, now, request)
+            .register_in(&mut tx, draft, similar, program, actor, now)
             .await?;
+        if let Some(request) = request {
+            idempotency::reserve(&mut tx, request, registered.registration.id, now).await?;
+        }
         tx.commit().await?;
         Ok(registered)
     }
@@ -76,12 +80,16 @@ impl Store {
         actor: &Actor,
         now: OffsetDateTime,
     ) -> Result<Vec<Result<Registered>>> {
+        let mut similar = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            similar.push(self.similar_names(draft, program).await?);
+        }
         let mut tx = self.write().await?;
         let mut results = Vec::with_capacity(drafts.len());
-        for draft in drafts {
+        for (draft, similar) in drafts.iter().zip(similar) {
             sqlx::query("SAVEPOINT draft").execute(&mut *tx).await?;
             let result = self
-                .register_in(&mut tx, draft, program, actor, now, None)
+                .register_in(&mut tx, draft, similar, program, actor, now)
                 .await;
             let end = match &result {
                 Ok(_) => "RELEASE SAVEPOINT draft",
@@ -95,14 +103,23 @@ impl Store {
         Ok(results)
     }
 
+    /// Near names, looked up on a reader before the write transaction: they
+    /// are advice for staff, so they need not be serialized with writers,
+    /// and scoring them off the single writer keeps it free for the rest.
+    async fn similar_names(&self, draft: &Draft, program: &Program) -> Result<Vec<Candidate>> {
+        let mut conn = self.reader.acquire().await?;
+        let key = draft.company_name.key();
+        accounts::fuzzy(&mut conn, &key, program.dedupe.fuzzy_threshold, None).await
+    }
+
     async fn register_in(
         &self,
         tx: &mut Tx,
         draft: &Draft,
+        similar: Vec<Candidate>,
         program: &Program,
         actor: &Actor,
         now: OffsetDateTime,
-        request: Option<&RequestKey>,
     ) -> Result<Registered> {
         self.lock_draft_keys(tx, draft).await?;
         let mut log = Vec::new();
@@ -111,16 +128,14 @@ impl Store {
         // domain, say) serialize here, on the same lock commands take.
         self.lock_keys(tx, &[&format!("account:{}", account.id)])
             .await?;
-        let threshold = program.dedupe.fuzzy_threshold;
-        let key = draft.company_name.key();
-        let possible_duplicates = accounts::fuzzy(tx, &key, threshold, Some(account.id)).await?;
+        let possible_duplicates: Vec<Candidate> = similar
+            .into_iter()
+            .filter(|c| c.account_id != account.id)
+            .collect();
         let members = active_on_account(tx, account.id).await?;
         refuse_second_claim(draft, &members, program)?;
 
         let registration = insert(tx, draft, account.id, now).await?;
-        if let Some(request) = request {
-            idempotency::reserve(tx, request, registration.id, now).await?;
-        }
         log.push(submitted_event(&registration, &possible_duplicates));
         let conflict = claim(tx, draft, &registration, &members, program, &mut log, now).await?;
         for event in &mut log {
