@@ -26,32 +26,48 @@ pub struct EventRecord {
     pub data: serde_json::Value,
 }
 
-/// Appends `events` inside `tx`, stamped with `actor` and `now`.
+/// Values bound per event row.
+const EVENT_VALUES: usize = 9;
+
+/// Appends `events` inside `tx`, stamped with `actor` and `now`, in one
+/// statement: each statement is a round trip to the database thread.
 pub(crate) async fn append(
     tx: &mut Tx,
     actor: &Actor,
     now: OffsetDateTime,
     events: &[NewEvent],
 ) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..events.len())
+        .map(|row| {
+            let params: Vec<String> = (1..=EVENT_VALUES)
+                .map(|col| format!("${}", row * EVENT_VALUES + col))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO events (at, actor, kind, registration_id, partner_id, account_id, conflict_id, why, data) VALUES {}",
+        rows.join(", ")
+    );
     let actor = actor.label();
+    let mut query = sqlx::query(&sql);
     for event in events {
         let data = serde_json::to_string(&event.change).unwrap_or_else(|_| "{}".into());
-        sqlx::query(
-            "INSERT INTO events (at, actor, kind, registration_id, partner_id, account_id, conflict_id, why, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(micros(now))
-        .bind(&actor)
-        .bind(event.change.kind())
-        .bind(event.registration_id.map(|id| id.0))
-        .bind(event.partner_id.map(|id| id.0))
-        .bind(event.account_id.map(|id| id.0))
-        .bind(event.conflict_id.map(|id| id.0))
-        .bind(&event.why)
-        .bind(data)
-        .execute(&mut **tx)
-        .await?;
+        query = query
+            .bind(micros(now))
+            .bind(actor.clone())
+            .bind(event.change.kind())
+            .bind(event.registration_id.map(|id| id.0))
+            .bind(event.partner_id.map(|id| id.0))
+            .bind(event.account_id.map(|id| id.0))
+            .bind(event.conflict_id.map(|id| id.0))
+            .bind(event.why.clone())
+            .bind(data);
     }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -144,7 +144,11 @@ impl Store {
             event.account_id.get_or_insert(account.id);
         }
         events::append(tx, actor, now, &log).await?;
-        let registration = load(tx, registration.id).await?;
+        // Joining a conflict changed the row; otherwise it is as inserted.
+        let registration = match conflict {
+            Some(_) => load(tx, registration.id).await?,
+            None => registration,
+        };
         // Auto-approval is for clean registrations: a conflict needs a person.
         let registration = if program.registration.auto_approve && conflict.is_none() {
             let approve = Command::Approve { hold_days: None };
