@@ -39,21 +39,22 @@ fn form(text: &str, user: &str) -> String {
     )
 }
 
-/// Posts `body` signed with `secret` at `timestamp`, as Slack does.
-async fn post(app: &TestApp, body: &str, secret: &str, timestamp: i64) -> (StatusCode, Value) {
+/// Slack's `X-Slack-Signature` for `body` at `timestamp`.
+fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    let ts = timestamp.to_string();
     let mac = hmac_sha256(
         secret.as_bytes(),
-        &[
-            b"v0:",
-            timestamp.to_string().as_bytes(),
-            b":",
-            body.as_bytes(),
-        ],
+        &[b"v0:", ts.as_bytes(), b":", body.as_bytes()],
     );
-    let signature = format!(
+    format!(
         "v0={}",
         mac.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    )
+}
+
+/// Posts `body` signed with `secret` at `timestamp`, as Slack does.
+async fn post(app: &TestApp, body: &str, secret: &str, timestamp: i64) -> (StatusCode, Value) {
+    let signature = signature(secret, timestamp, body);
     let response = app
         .http
         .post(format!("{}/slack/commands", app.base))
@@ -167,14 +168,7 @@ async fn a_forged_or_stale_request_gets_401_and_changes_nothing() {
         "replay window"
     );
     let tampered = body.replace("U1", "U9");
-    let mac = hmac_sha256(
-        SECRET.as_bytes(),
-        &[b"v0:", now.to_string().as_bytes(), b":", body.as_bytes()],
-    );
-    let signature = format!(
-        "v0={}",
-        mac.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let signature = signature(SECRET, now, &body);
     let response = app
         .http
         .post(format!("{}/slack/commands", app.base))

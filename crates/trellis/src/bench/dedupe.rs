@@ -86,13 +86,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let db = args.db.open().await?;
     println!("trellis bench dedupe");
     println!("  database  {}", db.url);
-    let load = db.load_accounts(args.accounts).await?;
-    println!(
-        "  accounts  {} loaded in {:.1} s ({} per second)",
-        thousands(args.accounts),
-        load.as_secs_f64(),
-        thousands((args.accounts as f64 / load.as_secs_f64()).round() as u64)
-    );
+    db.load_and_report(args.accounts).await?;
     let lookups = lookups(args.accounts, args.lookups)?;
     let threshold = Program::default().dedupe.fuzzy_threshold;
     let timed = time_all(&db.store, &db.reference, &lookups, threshold).await?;

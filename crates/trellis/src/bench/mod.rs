@@ -118,6 +118,19 @@ async fn reference_pool(url: &str) -> anyhow::Result<SqlitePool> {
 }
 
 impl BenchDb {
+    /// Loads `count` accounts and prints how long that took.
+    pub async fn load_and_report(&self, count: u64) -> anyhow::Result<()> {
+        let load = self.load_accounts(count).await?;
+        let rate = (count as f64 / load.as_secs_f64().max(1e-9)).round() as u64;
+        println!(
+            "  accounts  {} loaded in {:.1} s ({} per second)",
+            stats::thousands(count),
+            load.as_secs_f64(),
+            stats::thousands(rate)
+        );
+        Ok(())
+    }
+
     /// Loads the companies with indexes `0..count` as accounts through
     /// `Store::load_accounts_bulk`, generating the next batch on another
     /// thread while the current one is written. Returns the wall time.

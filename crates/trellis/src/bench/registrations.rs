@@ -75,13 +75,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let db = args.db.open().await?;
     println!("trellis bench registrations");
     println!("  database  {} (WAL, synchronous = FULL)", db.url);
-    let load = db.load_accounts(args.accounts).await?;
-    println!(
-        "  accounts  {} loaded in {:.1} s ({} per second)",
-        thousands(args.accounts),
-        load.as_secs_f64(),
-        thousands((args.accounts as f64 / load.as_secs_f64()).round() as u64)
-    );
+    db.load_and_report(args.accounts).await?;
     let program = Program::default();
     let tokens = partners(&db.store, &program).await?;
     let jobs = Arc::new(plan(args.accounts, args.registrations)?);
