@@ -31,15 +31,11 @@ const TARGET_RATIO: f64 = 5.0;
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let db = args.db.open().await?;
-    let load = db.load_accounts(args.accounts).await?;
-    println!(
-        "loaded {} accounts in {:.1} s",
-        thousands(args.accounts),
-        load.as_secs_f64()
-    );
+    println!("trellis bench csv");
+    db.load_and_report(args.accounts).await?;
     let file = file(args.accounts, args.rows)?;
     println!(
-        "file: {} rows, {:.1} MB",
+        "  file      {} rows, {:.1} MB",
         thousands(args.rows),
         file.len() as f64 / 1e6
     );
