@@ -346,3 +346,50 @@ async fn deal_registrations_carry_stage_amount_currency_close_date_and_next_step
         );
     }
 }
+
+#[tokio::test]
+async fn a_command_after_a_deadline_is_refused_and_the_expiry_stands() {
+    for db in backends() {
+        let app = TestApp::spawn(db).await;
+        let (partner, id) = submitted(&app, "Soylent", "soylent.com").await;
+        decide(&app, id, json!({"decision": "approve"})).await;
+        app.advance(Duration::days(15));
+        let other = app.partner_token(app.partner("Other", "isv").await).await;
+        let path = format!("/api/v1/registrations/{id}/meetings");
+        let held = json!({"held_at": app.clock.now().format(&Rfc3339).expect("fmt")});
+        let (status, _) = app.post(&path, &other, held.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{db:?}: another partner learns nothing"
+        );
+        let stored = app
+            .store
+            .registration_events(trellis_domain::ids::RegistrationId(id))
+            .await
+            .expect("events");
+        assert!(
+            stored.iter().all(|e| e.kind != "expired"),
+            "{db:?}: and triggers nothing"
+        );
+
+        let own = app.partner_token(partner).await;
+        let (status, body) = app.post(&path, &own, held).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{db:?}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("expired"),
+            "{db:?}: {body}"
+        );
+        let (_, events) = app
+            .get(&format!("/api/v1/registrations/{id}/events"), ADMIN)
+            .await;
+        assert_eq!(
+            event_kinds(&events).last().map(String::as_str),
+            Some("expired"),
+            "{db:?}: {events}"
+        );
+    }
+}

@@ -33,13 +33,22 @@ impl Store {
         actor: &Actor,
         now: OffsetDateTime,
     ) -> Result<RegistrationRecord> {
-        // A deadline that passed is applied first, in its own transaction, so
-        // the expiry stands even when the command is then refused.
-        self.expire_if_due(id, program, now).await?;
         let mut tx = self.write().await?;
         let record = self.load_locked(&mut tx, id).await?;
         if scope.is_some_and(|p| p != record.partner_id) {
             return Err(StoreError::NotFound("registration"));
+        }
+        // A deadline that passed is applied first and committed, so the
+        // expiry stands; the command then meets the registration as it now
+        // is, expired, and is refused by the same rule as any other.
+        if let Some(reason) = lifecycle::due_expiry(&record.life, now) {
+            let expire = Command::Expire { reason };
+            let expired = self
+                .apply_in(&mut tx, record, expire, program, &Actor::System, now)
+                .await?;
+            tx.commit().await?;
+            lifecycle::apply(&expired.life, command, &program.registration, now)?;
+            return Ok(expired);
         }
         let record = self
             .apply_in(&mut tx, record, command, program, actor, now)
