@@ -1,6 +1,7 @@
 //! Connecting, migrating, and the few places SQLite and PostgreSQL differ.
 
 use crate::error::Result;
+use crate::group_commit::{GroupCommit, Unit};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Transaction};
 use std::str::FromStr;
@@ -24,6 +25,8 @@ pub struct Store {
     pub(crate) reader: AnyPool,
     pub(crate) writer: AnyPool,
     pub(crate) backend: Backend,
+    /// SQLite only: where single-unit writes queue to share a commit.
+    pub(crate) group: Option<GroupCommit>,
 }
 
 pub(crate) type Tx = Transaction<'static, sqlx::Any>;
@@ -64,10 +67,12 @@ impl Store {
         } else {
             sqlite_pool(readers).connect_with(options).await?
         };
+        let group = GroupCommit::start(writer.clone()).map_err(sqlx::Error::Io)?;
         Ok(Store {
             reader,
             writer,
             backend: Backend::Sqlite,
+            group: Some(group),
         })
     }
 
@@ -81,6 +86,7 @@ impl Store {
             reader: pool.clone(),
             writer: pool,
             backend: Backend::Postgres,
+            group: None,
         })
     }
 
@@ -103,6 +109,18 @@ impl Store {
     /// Starts a write transaction.
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(self.writer.begin().await?)
+    }
+
+    /// Runs a write unit atomically and durably: on SQLite in the next
+    /// group commit, on PostgreSQL in a transaction of its own.
+    pub(crate) async fn write_unit<T: Send + 'static>(&self, unit: Unit<T>) -> Result<T> {
+        if let Some(group) = &self.group {
+            return group.write(unit).await;
+        }
+        let mut tx = self.write().await?;
+        let value = unit(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// Serializes concurrent writers on the same keys (account domain and
@@ -145,7 +163,7 @@ fn sqlite_pool(size: u32) -> AnyPoolOptions {
                 // busy timeout covers other processes such as `trellis token`.
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;;",
                 )
                 .await?;
                 Ok(())

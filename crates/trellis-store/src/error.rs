@@ -14,6 +14,10 @@ pub enum StoreError {
     /// The database failed; the details are for the logs only.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A shared commit failed, so nothing of this write was kept; the
+    /// database's details are in the log.
+    #[error("the write was not committed: {0}")]
+    CommitFailed(String),
     /// Stored data could not be read back (a bug or a hand-edited row).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

@@ -12,6 +12,7 @@ mod conflicts;
 pub mod db;
 mod error;
 mod events;
+mod group_commit;
 mod idempotency;
 mod intake;
 mod partners;

@@ -5,6 +5,7 @@ use crate::conflicts;
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
+use crate::group_commit::{end_savepoint, savepoint};
 use crate::idempotency::{self, RequestKey};
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 use crate::rows::{micros, opt_micros, RowExt};
@@ -58,15 +59,20 @@ impl Store {
         request: Option<&RequestKey>,
     ) -> Result<Registered> {
         let similar = self.similar_names(draft, program).await?;
-        let mut tx = self.write().await?;
-        let registered = self
-            .register_in(&mut tx, draft, similar, program, actor, now)
-            .await?;
-        if let Some(request) = request {
-            idempotency::reserve(&mut tx, request, registered.registration.id, now).await?;
-        }
-        tx.commit().await?;
-        Ok(registered)
+        let (store, draft, program) = (self.clone(), draft.clone(), program.clone());
+        let (actor, request) = (actor.clone(), request.cloned());
+        self.write_unit(Box::new(move |tx| {
+            Box::pin(async move {
+                let registered = store
+                    .register_in(tx, &draft, similar, &program, &actor, now)
+                    .await?;
+                if let Some(request) = &request {
+                    idempotency::reserve(tx, request, registered.registration.id, now).await?;
+                }
+                Ok(registered)
+            })
+        }))
+        .await
     }
 
     /// Registers many drafts in one transaction (bulk imports): each draft
@@ -87,16 +93,14 @@ impl Store {
         let mut tx = self.write().await?;
         let mut results = Vec::with_capacity(drafts.len());
         for (draft, similar) in drafts.iter().zip(similar) {
-            sqlx::query("SAVEPOINT draft").execute(&mut *tx).await?;
+            savepoint(&mut tx).await?;
             let result = self
                 .register_in(&mut tx, draft, similar, program, actor, now)
                 .await;
-            let end = match &result {
-                Ok(_) => "RELEASE SAVEPOINT draft",
-                Err(StoreError::Domain(_)) => "ROLLBACK TO SAVEPOINT draft",
-                Err(_) => return result.map(|_| Vec::new()),
-            };
-            sqlx::query(end).execute(&mut *tx).await?;
+            if let Err(e @ (StoreError::Database(_) | StoreError::Corrupt(_))) = result {
+                return Err(e);
+            }
+            end_savepoint(&mut tx, result.is_ok()).await?;
             results.push(result);
         }
         tx.commit().await?;
@@ -132,7 +136,11 @@ impl Store {
             .into_iter()
             .filter(|c| c.account_id != account.id)
             .collect();
-        let members = active_on_account(tx, account.id).await?;
+        // An account this transaction created has no registrations yet.
+        let members = match matched_on {
+            Some(_) => active_on_account(tx, account.id).await?,
+            None => Vec::new(),
+        };
         refuse_second_claim(draft, &members, program)?;
 
         let registration = insert(tx, draft, account.id, now).await?;

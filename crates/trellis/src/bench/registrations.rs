@@ -35,7 +35,7 @@ pub struct Args {
     registrations: usize,
     /// Concurrent HTTP clients, each with its own keep-alive connection;
     /// also the number of tasks running the reference.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     concurrency: usize,
     #[command(flatten)]
     db: BenchDbArgs,

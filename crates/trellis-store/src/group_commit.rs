@@ -1,0 +1,158 @@
+//! Group commit for SQLite: concurrent write units share one durable commit.
+//!
+//! SQLite runs one writer at a time, and with `synchronous = FULL` every
+//! commit waits for the disk. Given one transaction each, concurrent
+//! registrations would queue behind one another's disk flushes. Here they
+//! queue on a channel instead: a committer thread takes whatever units are
+//! waiting, runs each in its own savepoint (a refused unit rolls back alone
+//! and leaves the others standing), commits once, and only then answers
+//! every caller. Each unit stays atomic, and an answer still means "on
+//! disk": the durability of one transaction each, at the price of one flush
+//! per group. PostgreSQL groups commits itself, so it never comes here.
+
+use crate::db::Tx;
+use crate::error::{Result, StoreError};
+use sqlx::AnyPool;
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::{mpsc, oneshot};
+
+/// A future borrowing the transaction it runs in.
+pub(crate) type TxFuture<'t, T> = Pin<Box<dyn Future<Output = T> + Send + 't>>;
+
+/// A write unit: runs in the transaction it is given and never commits.
+pub(crate) type Unit<T> = Box<dyn for<'t> FnOnce(&'t mut Tx) -> TxFuture<'t, Result<T>> + Send>;
+
+/// The most units one commit carries: enough that a queue of waiting
+/// requests drains in a few flushes, few enough that the first in a group
+/// does not wait long for the last.
+const MAX_GROUP: usize = 64;
+/// Units that may wait for the committer before callers wait to queue.
+const QUEUE: usize = 1024;
+
+/// A unit with its result type erased: it runs, then waits to be answered
+/// with the group's commit result.
+type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> TxFuture<'t, Ran> + Send>;
+
+/// What a job left behind until the commit.
+struct Ran {
+    /// Whether its savepoint stands (false: rolled back).
+    kept: bool,
+    /// Sends the caller its result once the commit's outcome is known.
+    answer: Box<dyn FnOnce(std::result::Result<(), &str>) + Send>,
+}
+
+/// The channel to the committer thread; dropping the last one stops it.
+#[derive(Clone)]
+pub(crate) struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    /// Starts the committer on a thread of its own, so that a busy request
+    /// runtime never keeps it from the writer connection between statements.
+    pub(crate) fn start(writer: AnyPool) -> std::io::Result<GroupCommit> {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        // Timers for the pool's timeouts, and no I/O driver: SQLite's
+        // connections answer over channels, and a thread that parks without
+        // one wakes more cheaply, which it does several times a registration.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        std::thread::Builder::new()
+            .name("trellis-commit".into())
+            .spawn(move || runtime.block_on(run(writer, queue)))?;
+        Ok(GroupCommit { jobs })
+    }
+
+    /// Runs `unit` in the next group and answers once that group's commit
+    /// is durable, or with the reason it is not.
+    pub(crate) async fn write<T: Send + 'static>(&self, unit: Unit<T>) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |tx| {
+            Box::pin(async move {
+                let result = unit(tx).await;
+                Ran {
+                    kept: result.is_ok(),
+                    answer: Box::new(move |commit| {
+                        let result = match (result, commit) {
+                            (Ok(_), Err(why)) => Err(StoreError::CommitFailed(why.to_owned())),
+                            (result, _) => result,
+                        };
+                        // A caller that went away no longer needs its answer.
+                        let _ = reply.send(result);
+                    }),
+                }
+            })
+        });
+        // A dropped job or a stopped committer wrote nothing.
+        let unwritten = || StoreError::CommitFailed("the write could not start".into());
+        self.jobs.send(job).await.map_err(|_| unwritten())?;
+        answer.await.map_err(|_| unwritten())?
+    }
+}
+
+/// The committer: one group at a time, for as long as any store is open.
+async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        match group(&writer, first, &mut queue).await {
+            Ok(ran) => ran.into_iter().for_each(|job| (job.answer)(Ok(()))),
+            Err((ran, e)) => {
+                tracing::error!(error = %e, "a group commit failed");
+                let why = e.to_string();
+                ran.into_iter().for_each(|job| (job.answer)(Err(&why)));
+            }
+        }
+    }
+}
+
+/// Runs `first` and the jobs that queue meanwhile, up to [`MAX_GROUP`], each
+/// in a savepoint, and commits them. On a database failure the whole group
+/// is rolled back and returned with the error; a job that never ran is
+/// dropped, which answers its caller that nothing was written.
+async fn group(
+    writer: &AnyPool,
+    first: Job,
+    queue: &mut mpsc::Receiver<Job>,
+) -> std::result::Result<Vec<Ran>, (Vec<Ran>, StoreError)> {
+    let mut ran = Vec::new();
+    let mut tx = writer.begin().await.map_err(|e| (vec![], e.into()))?;
+    let mut next = Some(first);
+    while let Some(job) = next.take() {
+        if let Err(e) = savepoint(&mut tx).await {
+            return Err((ran, e));
+        }
+        let done = job(&mut tx).await;
+        let kept = done.kept;
+        ran.push(done);
+        if let Err(e) = end_savepoint(&mut tx, kept).await {
+            return Err((ran, e));
+        }
+        if ran.len() < MAX_GROUP {
+            next = queue.try_recv().ok();
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => Ok(ran),
+        Err(e) => Err((ran, e.into())),
+    }
+}
+
+/// Opens a savepoint: what a unit writes after it can be undone alone.
+pub(crate) async fn savepoint(tx: &mut Tx) -> Result<()> {
+    sqlx::query("SAVEPOINT unit").execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Keeps what the unit wrote since [`savepoint`], or undoes it.
+pub(crate) async fn end_savepoint(tx: &mut Tx, keep: bool) -> Result<()> {
+    if !keep {
+        sqlx::query("ROLLBACK TO SAVEPOINT unit")
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("RELEASE SAVEPOINT unit")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
