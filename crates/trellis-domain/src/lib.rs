@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod partner;
 pub mod program;
 pub mod registration;
+pub mod tiering;
 pub mod values;
 
 pub use error::DomainError;

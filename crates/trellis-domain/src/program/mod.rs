@@ -1,9 +1,12 @@
-//! The vendor's partner program: tiers, deal-registration rules and dedupe
-//! thresholds, read from one TOML file that the vendor keeps under version
-//! control.
+//! The vendor's partner program: tiers and what they ask and give,
+//! deal-registration rules and dedupe thresholds, read from one TOML file
+//! that the vendor keeps under version control.
 //!
 //! Every key is optional and falls back to the built-in default, so an empty
 //! file is a complete program and a vendor only writes what they change.
+//! The exceptions are inside a table that adds something of the vendor's
+//! own (a `[[tiers]]` label, a criterion's measurement), which has no
+//! sensible default.
 //!
 //! # Why the file is walked by hand instead of `#[derive(Deserialize)]`
 //!
@@ -26,8 +29,12 @@
 //! `defaults.rs`), a `read_intake(TableReader) -> IntakeRules` function that
 //! calls the typed readers for each key (in `parse.rs`), a field on
 //! [`Program`], and one line in `parse::read_program`. Arrays of tables such
-//! as `[[criteria]]` go through `TableReader::array`, as `tiers` does.
+//! as `[[criteria]]` go through `TableReader::array`, as `tiers` does, and
+//! tables keyed by data such as tier ids (`[benefits.tiers]`) through
+//! `TableReader::map`.
 
+mod benefits;
+mod criteria;
 mod defaults;
 mod intake;
 mod parse;
@@ -39,6 +46,8 @@ mod tests;
 
 use std::fmt;
 
+use crate::tiering::{Benefits, Criterion, ReviewRules};
+
 /// A vendor's partner program, validated and with every default filled in.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Program {
@@ -49,6 +58,10 @@ pub struct Program {
     pub registration: RegistrationRules,
     pub dedupe: DedupeRules,
     pub intake: IntakeRules,
+    /// What each tier asks of a partner, from `[[criteria]]`.
+    pub criteria: Vec<Criterion>,
+    pub review: ReviewRules,
+    pub benefits: Benefits,
 }
 
 pub use intake::{Captcha, CaptchaProvider, HubspotFields, IntakeRules};
@@ -134,6 +147,11 @@ impl Program {
         self.tiers.iter().find(|tier| tier.id == id)
     }
 
+    /// The tier's position on the ladder, 0 for the lowest.
+    pub fn tier_rank(&self, id: &str) -> Option<usize> {
+        self.tiers.iter().position(|tier| tier.id == id)
+    }
+
     /// The tier a newly recruited partner starts in.
     ///
     /// # Panics
@@ -147,6 +165,62 @@ impl Program {
     }
 }
 
+impl Program {
+    pub fn criterion(&self, id: &str) -> Option<&Criterion> {
+        self.criteria.iter().find(|criterion| criterion.id == id)
+    }
+
+    /// The criteria that read metric rows named `metric`: those measuring it
+    /// directly, and weighted ones reading it as `{their metric}.{weight}`
+    /// (`revenue.resold`).
+    pub fn criteria_reading<'p>(&'p self, metric: &'p str) -> impl Iterator<Item = &'p Criterion> {
+        self.criteria.iter().filter(move |criterion| {
+            metric == criterion.metric
+                || metric
+                    .strip_prefix(criterion.metric.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|part| criterion.weights.contains_key(part))
+        })
+    }
+
+    /// Whether some criterion reads rows named `metric`, so recording one
+    /// can change a scorecard.
+    pub fn known_metric(&self, metric: &str) -> bool {
+        self.criteria_reading(metric).next().is_some()
+    }
+
+    /// Whether a row named `metric` must carry evidence (a URL or an id).
+    pub fn metric_requires_evidence(&self, metric: &str) -> bool {
+        self.criteria_reading(metric)
+            .any(|criterion| criterion.requires_evidence)
+    }
+
+    /// Hours the vendor has to answer a registration from a partner in
+    /// `tier`: the tier's own SLA where `[benefits]` sets one.
+    pub fn response_sla_hours_for(&self, tier: &str) -> u32 {
+        self.benefits
+            .response_sla_hours
+            .get(tier)
+            .copied()
+            .unwrap_or(self.registration.response_sla_hours)
+    }
+
+    /// A copy of the program with other criteria, to simulate a review
+    /// before editing the file. `criteria` is a JSON array in the shape of
+    /// `[[criteria]]` and is checked by the same code as the file, so every
+    /// problem is reported, each under its key (`criteria[1].bucket`). The
+    /// issues have no line (0): the JSON is not a file.
+    pub fn with_criteria_json(
+        &self,
+        criteria: &serde_json::Value,
+    ) -> Result<Program, ConfigErrors> {
+        Ok(Program {
+            criteria: criteria::from_json(&self.tiers, criteria)?,
+            ..self.clone()
+        })
+    }
+}
+
 /// A program that passed validation, with the warnings found on the way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedProgram {
@@ -157,9 +231,10 @@ pub struct ParsedProgram {
 /// One problem in a program file, located the way an editor shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
-    /// 1-based line.
+    /// 1-based line; 0 when the input was not a file, such as criteria
+    /// sent as JSON.
     pub line: usize,
-    /// 1-based column, counted in characters.
+    /// 1-based column, counted in characters; 0 with line 0.
     pub column: usize,
     /// Dotted path of the offending key (`registration.hold_days`,
     /// `tiers[1].id`); empty for a TOML syntax error, which has no key.
@@ -169,7 +244,9 @@ pub struct ConfigIssue {
 
 impl fmt::Display for ConfigIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: ", self.line, self.column)?;
+        if self.line > 0 {
+            write!(f, "line {}, column {}: ", self.line, self.column)?;
+        }
         if !self.key.is_empty() {
             write!(f, "{}: ", self.key)?;
         }

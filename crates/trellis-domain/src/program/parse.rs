@@ -2,12 +2,15 @@
 
 use toml::de::DeTable;
 
-use super::defaults::{FUZZY_THRESHOLD, HOLD_DAYS, MEETING_SLA_DAYS, RESPONSE_SLA_HOURS};
+use super::defaults::{
+    APPEAL_DAYS, FUZZY_THRESHOLD, HOLD_DAYS, MEETING_SLA_DAYS, RESPONSE_SLA_HOURS, SHARE,
+};
 use super::reader::{Diagnostics, Origin, Setting, TableReader};
 use super::{
-    intake, tiers, ConfigErrors, ConflictPolicy, DedupeRules, ParsedProgram, Program,
-    RegistrationRules,
+    benefits, criteria, intake, tiers, ConfigErrors, ConflictPolicy, DedupeRules, ParsedProgram,
+    Program, RegistrationRules,
 };
+use crate::tiering::{ReviewRules, WindowRule};
 
 /// See [`Program::parse`].
 pub(crate) fn parse(text: &str) -> Result<ParsedProgram, ConfigErrors> {
@@ -35,17 +38,23 @@ pub(crate) fn parse(text: &str) -> Result<ParsedProgram, ConfigErrors> {
 fn read_program(mut document: TableReader<'_, '_>) -> Program {
     let defaults = Program::default();
     let name = document.string("name", &defaults.name).value;
-    let tiers = tiers::read(&mut document);
+    let ladder = tiers::read(&mut document);
     let registration = read_registration(document.section("registration"));
     let dedupe = read_dedupe(document.section("dedupe"));
     let intake = intake::read(document.section("intake"));
+    let criteria = criteria::read(&mut document, &ladder);
+    let review = read_review(document.section("review"));
+    let benefits = benefits::read(document.section("benefits"), &ladder);
     document.finish();
     Program {
         name,
-        tiers,
+        tiers: ladder.tiers,
         registration,
         dedupe,
         intake,
+        criteria,
+        review,
+        benefits,
     }
 }
 
@@ -117,5 +126,27 @@ fn read_dedupe(mut section: TableReader<'_, '_>) -> DedupeRules {
     section.finish();
     DedupeRules {
         fuzzy_threshold: fuzzy_threshold.value,
+    }
+}
+
+fn read_review(mut section: TableReader<'_, '_>) -> ReviewRules {
+    let defaults = ReviewRules::default();
+    let auto_upgrade = section.boolean("auto_upgrade", defaults.auto_upgrade);
+    let nudge_threshold = section.quantity("nudge_threshold", defaults.nudge_threshold, SHARE);
+    let grace_margin = section.quantity("grace_margin", defaults.grace_margin, SHARE);
+    let window = section.choice(
+        "window",
+        defaults.window,
+        &WindowRule::ALL,
+        WindowRule::as_str,
+    );
+    let appeal_days = section.integer("appeal_days", defaults.appeal_days, APPEAL_DAYS);
+    section.finish();
+    ReviewRules {
+        auto_upgrade: auto_upgrade.value,
+        nudge_threshold: nudge_threshold.value,
+        grace_margin: grace_margin.value,
+        window: window.value,
+        appeal_days: appeal_days.value,
     }
 }

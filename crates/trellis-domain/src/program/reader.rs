@@ -1,15 +1,18 @@
 //! A span-keeping walker over a parsed TOML document that collects every
 //! problem instead of stopping at the first.
 //!
-//! Nothing here knows about partner programs: sections in `parse.rs` and
-//! `tiers.rs` describe their keys by calling the typed readers below.
+//! Nothing here knows about partner programs: sections in `parse.rs`,
+//! `tiers.rs`, `criteria.rs` and their neighbours describe their keys by
+//! calling the typed readers below.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::fmt::Display;
 use std::ops::{Range, RangeInclusive};
 
 use toml::de::{DeInteger, DeTable, DeValue};
 
 use super::ConfigIssue;
+use crate::tiering::Quantity;
 
 /// Byte range into the program file.
 pub(crate) type Span = Range<usize>;
@@ -125,6 +128,15 @@ pub(crate) struct Element<'r, 'i> {
     pub(crate) value: &'r DeValue<'i>,
 }
 
+/// An entry of a table whose keys are data rather than settings, such as
+/// the tier ids of `thresholds = { select = 100000 }`.
+pub(crate) struct Named<T> {
+    pub(crate) name: String,
+    /// The key's span.
+    pub(crate) span: Span,
+    pub(crate) value: T,
+}
+
 /// Reads the keys of one table, recording each as accepted so that
 /// [`TableReader::finish`] can report the ones nobody asked for.
 #[must_use = "call `finish` so that unknown keys are reported"]
@@ -186,11 +198,24 @@ impl<'r, 'i> TableReader<'r, 'i> {
         default: u32,
         range: RangeInclusive<u32>,
     ) -> Setting<u32> {
-        self.read(key, default, |value| match value {
-            DeValue::Integer(int) => to_u32(int)
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| out_of_range(&range, int)),
-            other => Err(type_mismatch("an integer", other)),
+        self.read(key, default, |value| integer_value(value, &range))
+    }
+
+    /// An exact decimal; see [`quantity_value`].
+    pub(crate) fn quantity(
+        &mut self,
+        key: &'static str,
+        default: Quantity,
+        range: RangeInclusive<Quantity>,
+    ) -> Setting<Quantity> {
+        self.read(key, default, |value| {
+            quantity_value(value).and_then(|quantity| {
+                if range.contains(&quantity) {
+                    Ok(quantity)
+                } else {
+                    Err(out_of_range(&range, quantity))
+                }
+            })
         })
     }
 
@@ -266,74 +291,71 @@ impl<'r, 'i> TableReader<'r, 'i> {
         expected: &str,
         mut element: impl FnMut(&mut Diagnostics<'i>, Element<'_, 'i>) -> Option<T>,
     ) -> Setting<Vec<T>> {
-        let Some((span, value)) = self.entry(key) else {
-            return Setting {
-                value: Vec::new(),
-                origin: Origin::Default,
-            };
-        };
-        let Some(items) = value.as_array() else {
-            self.error(&span, key, type_mismatch(expected, value));
-            return Setting {
-                value: Vec::new(),
-                origin: Origin::Rejected,
-            };
+        let (span, items) = match self.shaped(key, expected, DeValue::as_array) {
+            Ok(found) => found,
+            Err(origin) => return nothing(origin),
         };
         let path = self.path_of(key);
-        let read: Vec<Option<T>> = items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let item = Element {
-                    key: format!("{path}[{index}]"),
-                    span: item.span(),
-                    value: item.get_ref(),
-                };
-                element(self.diagnostics, item)
-            })
-            .collect();
-        let origin = if read.iter().all(Option::is_some) {
-            Origin::File(span)
-        } else {
-            Origin::Rejected
+        let read = items.iter().enumerate().map(|(index, item)| {
+            let item = Element {
+                key: format!("{path}[{index}]"),
+                span: item.span(),
+                value: item.get_ref(),
+            };
+            element(self.diagnostics, item)
+        });
+        gathered(span, read.collect())
+    }
+
+    /// A table whose keys are data, such as tier ids, each entry converted
+    /// by `entry` (given the key and the entry) as [`TableReader::array`]
+    /// converts elements. Problems with an entry are reported at its key.
+    pub(crate) fn map<T>(
+        &mut self,
+        key: &'static str,
+        expected: &str,
+        mut entry: impl FnMut(&mut Diagnostics<'i>, &str, Element<'_, 'i>) -> Option<T>,
+    ) -> Setting<Vec<Named<T>>> {
+        let (span, table) = match self.shaped(key, expected, DeValue::as_table) {
+            Ok(found) => found,
+            Err(origin) => return nothing(origin),
         };
-        Setting {
-            value: read.into_iter().flatten().collect(),
-            origin,
-        }
+        let path = self.path_of(key);
+        let read = table.iter().map(|(name, value)| {
+            let (name, span): (&str, Span) = (name.get_ref(), name.span());
+            let element = Element {
+                key: format!("{path}.{name}"),
+                span: span.clone(),
+                value: value.get_ref(),
+            };
+            let value = entry(self.diagnostics, name, element)?;
+            Some(Named {
+                name: name.to_owned(),
+                span,
+                value,
+            })
+        });
+        gathered(span, read.collect())
     }
 
     /// A list of strings; a single string is read as a list of one.
     pub(crate) fn strings(&mut self, key: &'static str, default: &[&str]) -> Setting<Vec<String>> {
+        let default = || default.iter().map(|s| s.to_string()).collect();
         let Some((span, value)) = self.entry(key) else {
-            let value = default.iter().map(|s| s.to_string()).collect();
             return Setting {
-                value,
+                value: default(),
                 origin: Origin::Default,
             };
         };
-        let found = match value {
-            DeValue::String(one) => Ok(vec![one.to_string()]),
-            DeValue::Array(items) => items
-                .iter()
-                .map(|item| item.get_ref().as_str().map(str::to_owned).ok_or(item))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|bad| (bad.span(), type_mismatch("a string", bad.get_ref()))),
-            other => Err((
-                span.clone(),
-                type_mismatch("a string or a list of strings", other),
-            )),
-        };
-        match found {
+        match strings_value(&span, value) {
             Ok(value) => Setting {
                 value,
                 origin: Origin::File(span),
             },
             Err((at, message)) => {
                 self.error(&at, key, message);
-                let value = default.iter().map(|s| s.to_string()).collect();
                 Setting {
-                    value,
+                    value: default(),
                     origin: Origin::Rejected,
                 }
             }
@@ -392,6 +414,25 @@ impl<'r, 'i> TableReader<'r, 'i> {
         Some((key.span(), value.get_ref()))
     }
 
+    /// The value of `key` when `shape` accepts it. Otherwise the origin of
+    /// the empty collection to return: `Default` when the key is absent,
+    /// `Rejected` (reported here) when it has another shape.
+    fn shaped<C>(
+        &mut self,
+        key: &'static str,
+        expected: &str,
+        shape: impl FnOnce(&'r DeValue<'i>) -> Option<C>,
+    ) -> Result<(Span, C), Origin> {
+        let (span, value) = self.entry(key).ok_or(Origin::Default)?;
+        match shape(value) {
+            Some(found) => Ok((span, found)),
+            None => {
+                self.error(&span, key, type_mismatch(expected, value));
+                Err(Origin::Rejected)
+            }
+        }
+    }
+
     fn path_of(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_owned()
@@ -399,6 +440,110 @@ impl<'r, 'i> TableReader<'r, 'i> {
             format!("{}.{key}", self.path)
         }
     }
+}
+
+fn nothing<T>(origin: Origin) -> Setting<Vec<T>> {
+    Setting {
+        value: Vec::new(),
+        origin,
+    }
+}
+
+/// The accepted items of a collection found at `span`; `Rejected` when any
+/// item was.
+fn gathered<T>(span: Span, read: Vec<Option<T>>) -> Setting<Vec<T>> {
+    let origin = if read.iter().all(Option::is_some) {
+        Origin::File(span)
+    } else {
+        Origin::Rejected
+    };
+    Setting {
+        value: read.into_iter().flatten().collect(),
+        origin,
+    }
+}
+
+pub(crate) fn integer_value(
+    value: &DeValue<'_>,
+    range: &RangeInclusive<u32>,
+) -> Result<u32, String> {
+    match value {
+        DeValue::Integer(int) => to_u32(int)
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| out_of_range(range, int)),
+        other => Err(type_mismatch("an integer", other)),
+    }
+}
+
+/// An exact decimal from an integer or a float. A float is read through
+/// its shortest decimal text (`5e-1` is 0.5), and refused rather than
+/// rounded when that text has more than four decimals.
+pub(crate) fn quantity_value(value: &DeValue<'_>) -> Result<Quantity, String> {
+    match value {
+        DeValue::Integer(int) => i64::from_str_radix(int.as_str(), int.radix())
+            .map_err(|_| format!("`{int}` is too large"))
+            .and_then(|n| Quantity::parse_text(&n.to_string())),
+        DeValue::Float(float) => match float.as_str().parse::<f64>() {
+            Ok(number) => Quantity::from_float(number),
+            Err(_) => Err(format!("`{float}` is not a number")),
+        },
+        other => Err(type_mismatch("a number", other)),
+    }
+}
+
+/// A string or a list of strings; on a problem, the span of the offending
+/// element and the message.
+pub(crate) fn strings_value(
+    span: &Span,
+    value: &DeValue<'_>,
+) -> Result<Vec<String>, (Span, String)> {
+    match value {
+        DeValue::String(one) => Ok(vec![one.to_string()]),
+        DeValue::Array(items) => items
+            .iter()
+            .map(|item| item.get_ref().as_str().map(str::to_owned).ok_or(item))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|bad| (bad.span(), type_mismatch("a string", bad.get_ref()))),
+        other => Err((
+            span.clone(),
+            type_mismatch("a string or a list of strings", other),
+        )),
+    }
+}
+
+/// Reports every id used twice among `items` (id, key, span), at the
+/// second use, naming the first: two tiers or criteria sharing an id would
+/// merge them.
+pub(crate) fn check_unique<'a>(
+    diagnostics: &mut Diagnostics<'_>,
+    what: &str,
+    items: impl IntoIterator<Item = (&'a str, &'a str, &'a Span)>,
+) {
+    let mut first_use: HashMap<&str, (&str, &Span)> = HashMap::new();
+    for (id, key, span) in items {
+        match first_use.entry(id) {
+            Entry::Vacant(slot) => {
+                slot.insert((key, span));
+            }
+            Entry::Occupied(first) => {
+                let (first_key, first_span) = *first.get();
+                let message = format!(
+                    "duplicate {what} `{id}`: {first_key} on line {} already uses it",
+                    diagnostics.line_of(first_span)
+                );
+                diagnostics.error(span, key, message);
+            }
+        }
+    }
+}
+
+/// Whether `text` is non-empty and made of lowercase ASCII letters, digits
+/// and the bytes of `extra`: the shape of ids stored in the database.
+pub(crate) fn is_lowercase_word(text: &str, extra: &[u8]) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
 }
 
 /// "expected an integer, found a string".

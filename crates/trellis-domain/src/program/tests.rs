@@ -1,8 +1,13 @@
 //! Whole-file behaviour of [`Program::parse`]: one table per rule family.
 
+use std::collections::BTreeMap;
+
 use proptest::prelude::*;
 
 use super::*;
+use crate::tiering::{Benefits, ReviewRules};
+
+mod tiering;
 
 fn rejected(text: &str) -> Vec<ConfigIssue> {
     match Program::parse(text) {
@@ -119,6 +124,14 @@ partner_id = ["partner_ref", "trellis_partner_id"]
                 partner_id: vec!["partner_ref".into(), "trellis_partner_id".into()],
                 ..HubspotFields::default()
             },
+        },
+        // The built-in criteria name no tier of this program.
+        criteria: Vec::new(),
+        review: ReviewRules::default(),
+        benefits: Benefits {
+            by_tier: BTreeMap::new(),
+            response_sla_hours: BTreeMap::new(),
+            ..Program::default().benefits
         },
     };
     assert_eq!(accepted(text).program, expected);
@@ -598,7 +611,12 @@ const ERROR_CASES: &[ErrorCase] = &[
 
 #[test]
 fn each_rule_reports_its_line_key_and_message() {
-    for case in ERROR_CASES {
+    assert_each_case(ERROR_CASES);
+}
+
+/// Each case's file is rejected with exactly its one error.
+fn assert_each_case(cases: &[ErrorCase]) {
+    for case in cases {
         let errors = rejected(case.text);
         let [error] = errors.as_slice() else {
             panic!("{}: expected exactly one error, got {errors:#?}", case.name);
@@ -850,6 +868,15 @@ fn program_like_text() -> impl Strategy<Value = String> {
         "id",
         "label",
         "registration.hold_days",
+        "bucket",
+        "metric",
+        "aggregate",
+        "thresholds",
+        "weights",
+        "kinds",
+        "max_age_days",
+        "grace_margin",
+        "base",
         "unknown",
     ]);
     let value = prop::sample::select(vec![
@@ -870,6 +897,12 @@ fn program_like_text() -> impl Strategy<Value = String> {
         "[\"A\", \"a\", \"\", 1]",
         "[{ id = \"x\" }, { label = \"Élite\" }]",
         "{}",
+        "{ select = 1, elite = 0.5 }",
+        "{ gold = 2 }",
+        "\"sum\"",
+        "\"count_distinct_active\"",
+        "\"capability\"",
+        "[\"isv\", \"robot\"]",
         "1979-05-27",
     ]);
     let header = prop::sample::select(vec![
@@ -877,6 +910,10 @@ fn program_like_text() -> impl Strategy<Value = String> {
         "[registration]",
         "[dedupe]",
         "[[tiers]]",
+        "[[criteria]]",
+        "[review]",
+        "[benefits]",
+        "[benefits.tiers]",
         "[registration.extra]",
         "[[dedupe]]",
     ]);
@@ -904,6 +941,20 @@ fn assert_valid(program: &Program) {
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-')));
         assert!(!program.tiers[..index].iter().any(|t| t.id == tier.id));
     }
+    for (index, criterion) in program.criteria.iter().enumerate() {
+        assert!(!criterion.thresholds.is_empty());
+        assert!(criterion
+            .thresholds
+            .keys()
+            .all(|id| program.tier(id).is_some()));
+        assert!(!program.criteria[..index]
+            .iter()
+            .any(|c| c.id == criterion.id));
+    }
+    let tiered = program.benefits.by_tier.keys();
+    assert!(tiered
+        .chain(program.benefits.response_sla_hours.keys())
+        .all(|id| program.tier(id).is_some()));
 }
 
 fn assert_well_formed(result: &Result<ParsedProgram, ConfigErrors>, text: &str) {

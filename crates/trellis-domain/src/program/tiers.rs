@@ -2,12 +2,13 @@
 //! from them) or as `[[tiers]]` tables when an id must differ from its label,
 //! for example to keep partners attached to a tier after it is renamed.
 
-use std::collections::hash_map::{Entry, HashMap};
-
 use toml::de::{DeTable, DeValue};
 
 use super::defaults::default_tiers;
-use super::reader::{type_mismatch, Diagnostics, Element, Origin, Setting, Span, TableReader};
+use super::reader::{
+    check_unique, is_lowercase_word, type_mismatch, Diagnostics, Element, Origin, Setting, Span,
+    TableReader,
+};
 use super::Tier;
 
 /// Beyond this, partners stop understanding what moves them up a tier.
@@ -21,26 +22,66 @@ struct SourcedTier {
     id_span: Span,
 }
 
+/// The tiers other sections (criteria thresholds, benefits) may name.
+pub(crate) struct Ladder {
+    pub(crate) tiers: Vec<Tier>,
+    /// False when `tiers` was rejected: names are then not checked against
+    /// the tiers that survived, since the vendor has to fix `tiers` first.
+    complete: bool,
+}
+
+impl Ladder {
+    pub(crate) fn rank(&self, id: &str) -> Option<usize> {
+        self.tiers.iter().position(|tier| tier.id == id)
+    }
+
+    /// Whether `id` may be used as a tier id, reporting at `key` when not.
+    pub(crate) fn check(
+        &self,
+        diagnostics: &mut Diagnostics<'_>,
+        id: &str,
+        key: &str,
+        span: &Span,
+    ) -> bool {
+        if !self.complete || self.rank(id).is_some() {
+            return true;
+        }
+        let ids: Vec<&str> = self.tiers.iter().map(|tier| tier.id.as_str()).collect();
+        let message = format!(
+            "unknown tier `{id}`; the program's tiers are {}",
+            ids.join(", ")
+        );
+        diagnostics.error(span, key, message);
+        false
+    }
+}
+
 /// Reads `tiers` from the document, or the default ladder when it is absent.
-pub(crate) fn read(document: &mut TableReader<'_, '_>) -> Vec<Tier> {
+pub(crate) fn read(document: &mut TableReader<'_, '_>) -> Ladder {
     let tiers = document.array(
         "tiers",
         "an array of tier labels or [[tiers]] tables",
         read_tier,
     );
     match &tiers.origin {
-        Origin::Default => return default_tiers(),
+        Origin::Default => {
+            return Ladder {
+                tiers: default_tiers(),
+                complete: true,
+            }
+        }
         Origin::File(span) => check_count(document.diagnostics(), span, tiers.value.len()),
         // A rejected element was reported; counting the rest would mislead.
         Origin::Rejected => {}
     }
     // Duplicates among the accepted tiers are real problems either way.
     check_unique_ids(document.diagnostics(), &tiers.value);
-    tiers
-        .value
-        .into_iter()
-        .map(|sourced| sourced.tier)
-        .collect()
+    let complete = matches!(tiers.origin, Origin::File(_)) && !tiers.value.is_empty();
+    let tiers = tiers.value.into_iter().map(|sourced| sourced.tier);
+    Ladder {
+        tiers: tiers.collect(),
+        complete,
+    }
 }
 
 fn read_tier<'i>(
@@ -214,24 +255,10 @@ fn check_count(diagnostics: &mut Diagnostics<'_>, span: &Span, count: usize) {
 
 /// Ids key partners to tiers, so two tiers sharing one would merge them.
 fn check_unique_ids(diagnostics: &mut Diagnostics<'_>, tiers: &[SourcedTier]) {
-    let mut first_use: HashMap<&str, &SourcedTier> = HashMap::new();
-    for tier in tiers {
-        match first_use.entry(&tier.tier.id) {
-            Entry::Vacant(slot) => {
-                slot.insert(tier);
-            }
-            Entry::Occupied(first) => {
-                let first = first.get();
-                let message = format!(
-                    "duplicate tier id `{}`: {} on line {} already uses it",
-                    tier.tier.id,
-                    first.id_key,
-                    diagnostics.line_of(&first.id_span)
-                );
-                diagnostics.error(&tier.id_span, &tier.id_key, message);
-            }
-        }
-    }
+    let ids = tiers
+        .iter()
+        .map(|tier| (tier.tier.id.as_str(), tier.id_key.as_str(), &tier.id_span));
+    check_unique(diagnostics, "tier id", ids);
 }
 
 /// `Gold Plus` -> `gold-plus`: ASCII letters and digits lowercased, every
@@ -246,10 +273,7 @@ fn slug(label: &str) -> String {
 }
 
 fn is_slug(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    is_lowercase_word(id, b"-")
 }
 
 #[cfg(test)]
