@@ -63,6 +63,10 @@ pub struct Proposal {
 /// What a review of `window` proposes for a partner of `kind`; the review
 /// after it is on `next_review`. A tier the program no longer has is read
 /// as the lowest.
+///
+/// # Panics
+///
+/// If the program has no tiers, which [`Program::parse`] never allows.
 pub fn propose(
     program: &Program,
     kind: PartnerKind,
