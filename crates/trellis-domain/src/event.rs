@@ -92,6 +92,47 @@ pub enum Change {
         winner: Option<RegistrationId>,
         reason: String,
     },
+    /// A partner moved between tiers: `how` is `upgrade` (criteria met),
+    /// `review` (a published review), `exception`, `exception_lapsed` or
+    /// `appeal`; `criteria` names what decided it.
+    TierChanged {
+        from: String,
+        to: String,
+        how: String,
+        criteria: Vec<String>,
+    },
+    /// Overall progress to the next tier crossed the nudge threshold.
+    Nudged {
+        next_tier: String,
+        progress_permille: i64,
+        missing: Vec<String>,
+    },
+    /// A published review's decision for one partner.
+    Reviewed {
+        review_id: i64,
+        quarter: String,
+        action: String,
+        from: String,
+        to: String,
+        recovery_plan: Vec<String>,
+    },
+    AppealFiled {
+        appeal_id: i64,
+        review_id: i64,
+    },
+    AppealDecided {
+        appeal_id: i64,
+        decision: String,
+    },
+    ExceptionGranted {
+        exception_id: i64,
+        tier: String,
+        ends_on: String,
+    },
+    ExceptionLapsed {
+        exception_id: i64,
+        tier: String,
+    },
 }
 
 impl Change {
@@ -114,6 +155,13 @@ impl Change {
             Change::ConflictOpened { .. } => "conflict_opened",
             Change::ConflictJoined { .. } => "conflict_joined",
             Change::ConflictResolved { .. } => "conflict_resolved",
+            Change::TierChanged { .. } => "tier_changed",
+            Change::Nudged { .. } => "nudged",
+            Change::Reviewed { .. } => "reviewed",
+            Change::AppealFiled { .. } => "appeal_filed",
+            Change::AppealDecided { .. } => "appeal_decided",
+            Change::ExceptionGranted { .. } => "exception_granted",
+            Change::ExceptionLapsed { .. } => "exception_lapsed",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod clock;
 mod input;
 pub mod intake;
 pub mod mail;
+pub mod metric_input;
 mod problem;
 mod sweep;
 pub mod tokens;

@@ -1,6 +1,8 @@
-//! The background sweep that expires registrations whose deadlines passed.
-//! Reads are correct without it (each read applies a due expiry); the sweep
-//! makes sure the event log and lists catch up even when nobody looks.
+//! The background sweep: expires registrations whose deadlines passed and
+//! lapses tier exceptions whose end date came. Reads are correct without it
+//! (each read applies a due expiry, and an exception past its date no
+//! longer counts); the sweep makes sure tiers, the event log and lists
+//! catch up even when nobody looks.
 
 use crate::AppState;
 use std::time::Duration;
@@ -19,6 +21,15 @@ pub fn spawn(state: AppState, every: Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expiry sweep"),
                 Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying next tick"),
+            }
+            match state
+                .store
+                .lapse_exceptions(&state.program, state.clock.now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(lapsed = n, "tier exceptions lapsed"),
+                Err(e) => tracing::warn!(error = %e, "exception sweep failed; retrying next tick"),
             }
         }
     });

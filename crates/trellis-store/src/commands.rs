@@ -10,12 +10,45 @@ use crate::records::RegistrationRecord;
 use crate::registrations::{load, save_life};
 use crate::rows::micros;
 use crate::rows::RowExt as _;
+use crate::tiers::{self, NewMetric};
 use time::OffsetDateTime;
 use trellis_domain::conflict::Trigger;
 use trellis_domain::event::{Actor, NewEvent};
 use trellis_domain::ids::{PartnerId, RegistrationId};
 use trellis_domain::lifecycle::{self, Command};
 use trellis_domain::program::Program;
+use trellis_domain::tiering::Quantity;
+
+/// The metric a registration outcome feeds, so tier criteria count won
+/// deals and first meetings without anyone entering them again: a won deal
+/// is sourced revenue, a first meeting one more meeting. Keyed by the
+/// registration, so replaying the outcome never counts twice.
+fn outcome_metric(record: &RegistrationRecord, change: &str) -> Option<NewMetric> {
+    let case = record.case_number().to_string();
+    let (metric, value, at) = match change {
+        "won" => {
+            let amount = record.life.won_amount.as_ref()?;
+            let value = Quantity::parse(&amount.decimal()).ok()?;
+            ("revenue.sourced", value, record.life.closed_at?)
+        }
+        "meeting_logged" => (
+            "first_meetings",
+            Quantity::ONE,
+            record.life.first_meeting_at?,
+        ),
+        _ => return None,
+    };
+    Some(NewMetric {
+        partner_id: record.partner_id,
+        metric: metric.into(),
+        value,
+        occurred_at: at,
+        source_id: format!("{case}:{change}"),
+        evidence: Some(case.clone()),
+        item: Some(case),
+        expires_on: None,
+    })
+}
 
 /// Expiries handled per sweep transaction, so a large backlog never holds
 /// the write lock for long.
@@ -94,6 +127,7 @@ impl Store {
         let (life, change) = lifecycle::apply(&record.life, command, &program.registration, now)?;
         save_life(tx, record.id, &life, now).await?;
         let why = explain(&record, &change);
+        let change_kind = change.kind();
         let event = NewEvent::new(change, why)
             .on_registration(record.id)
             .on_partner(record.partner_id)
@@ -101,6 +135,9 @@ impl Store {
         events::append(tx, actor, now, &[event]).await?;
         let updated = load(tx, record.id).await?;
         conflicts::react(tx, &updated, trigger, program, now).await?;
+        if let Some(outcome) = outcome_metric(&updated, change_kind) {
+            tiers::record_outcome(tx, &outcome, program, now).await?;
+        }
         load(tx, record.id).await
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use trellis_domain::event::{Actor, NewEvent};
-use trellis_domain::ids::RegistrationId;
+use trellis_domain::ids::{PartnerId, RegistrationId};
 
 /// An event as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -94,6 +94,21 @@ impl Store {
             .bind(id.0)
             .fetch_all(&self.reader)
             .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// A partner's tier history (upgrades, nudges, reviews, appeals,
+    /// exceptions), newest first: events about the partner itself rather
+    /// than one of its registrations.
+    pub async fn partner_events(&self, partner: PartnerId, limit: i64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM events WHERE partner_id = $1 AND registration_id IS NULL \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(partner.0)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
         rows.iter().map(event_from_row).collect()
     }
 

@@ -34,12 +34,16 @@ const QUEUE: usize = 1024;
 /// with the group's commit result.
 type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> TxFuture<'t, Ran> + Send>;
 
+/// Answers a caller with the group commit's outcome (`Err` holds why the
+/// commit failed).
+type Answer = Box<dyn FnOnce(std::result::Result<(), &str>) + Send>;
+
 /// What a job left behind until the commit.
 struct Ran {
     /// Whether its savepoint stands (false: rolled back).
     kept: bool,
     /// Sends the caller its result once the commit's outcome is known.
-    answer: Box<dyn FnOnce(std::result::Result<(), &str>) + Send>,
+    answer: Answer,
 }
 
 /// The channel to the committer thread; dropping the last one stops it.

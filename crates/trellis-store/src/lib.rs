@@ -19,6 +19,7 @@ mod partners;
 mod records;
 mod registrations;
 mod rows;
+mod tiers;
 mod tokens;
 
 pub use accounts::{AccountMatch, Candidate, NewAccount};
@@ -30,6 +31,10 @@ pub use intake::{IntakeEntry, Sender};
 pub use partners::{NewPartner, PartnerUser};
 pub use records::{AccountRecord, ConflictRecord, RegistrationRecord};
 pub use registrations::{Registered, RegistrationFilter};
+pub use tiers::{
+    Adjustment, AppealRecord, MetricRecord, NewException, NewMetric, PartnerStanding,
+    ProposalRecord, Recorded, ReviewRecord, TierException, HYGIENE,
+};
 pub use tokens::{Principal, Role};
 
 /// Rows per page when a caller asks for none.

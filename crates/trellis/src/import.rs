@@ -30,6 +30,18 @@ pub enum ImportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Record tier metrics from a CSV with the API's fields as columns
+    /// (partner_id, metric, value, occurred_at, source_id, evidence_url,
+    /// evidence_id, item, expires_on, credit); repeats of a source_id are
+    /// skipped.
+    Metrics {
+        file: PathBuf,
+        /// The program file whose criteria the metrics feed.
+        #[arg(long, env = "TRELLIS_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Import accounts from a CSV with a name column (`name`, `company`,
     /// `company_name`, `account`) and an optional domain column (`domain`,
     /// `website`, `company_domain`, `url`).
@@ -48,11 +60,12 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<()> {
             config,
             db,
         } => {
-            let program = match config {
-                Some(path) => crate::load_program(&path)?,
-                None => Program::default(),
-            };
+            let program = program_or_default(config.as_deref())?;
             import_registrations(&db.open().await?, &program, PartnerId(partner), &file).await
+        }
+        ImportCommand::Metrics { file, config, db } => {
+            let program = program_or_default(config.as_deref())?;
+            crate::import_metrics::run(&db.open().await?, &program, &file).await
         }
         ImportCommand::Accounts { file, db } => {
             let store = db.open().await?;
@@ -70,6 +83,11 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The program file's rules, or the built-in program without one.
+fn program_or_default(config: Option<&std::path::Path>) -> anyhow::Result<Program> {
+    config.map_or_else(|| Ok(Program::default()), crate::load_program)
 }
 
 #[derive(Default)]

@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod import;
+mod import_metrics;
 mod serve;
 
 use anyhow::Context;

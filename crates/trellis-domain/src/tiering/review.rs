@@ -28,6 +28,18 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::Upgrade,
+        Action::Hold,
+        Action::Grace,
+        Action::Downgrade,
+    ];
+
+    /// The action spelled as stored and in JSON (`grace`).
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Action::Upgrade => "upgrade",

@@ -7,7 +7,9 @@ mod intake;
 mod json;
 mod partners;
 mod registrations;
+mod reviews;
 mod system;
+mod tiers;
 mod views;
 
 use crate::AppState;
@@ -19,7 +21,7 @@ use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Trellis API", description = "Partner relationship management: partners, accounts, lead and deal registration, channel conflicts."),
+    info(title = "Trellis API", description = "Partner relationship management: partners, accounts, lead and deal registration, channel conflicts, tiers."),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -55,6 +57,18 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::get))
         .routes(routes!(conflicts::list))
         .routes(routes!(conflicts::resolve))
+        .routes(routes!(tiers::record))
+        .routes(routes!(tiers::scorecard))
+        .routes(routes!(tiers::benefits))
+        .routes(routes!(tiers::events))
+        .routes(routes!(reviews::create))
+        .routes(routes!(reviews::simulate))
+        .routes(routes!(reviews::get))
+        .routes(routes!(reviews::publish))
+        .routes(routes!(reviews::adjust))
+        .routes(routes!(reviews::appeal))
+        .routes(routes!(reviews::decide))
+        .routes(routes!(reviews::exception))
         .routes(with_limit(routes!(intake::csv), intake::CSV_LIMIT))
         .routes(with_limit(
             routes!(intake::email),

@@ -7,6 +7,7 @@ mod companies;
 mod csv_import;
 mod dedupe;
 mod registrations;
+mod review;
 mod stats;
 
 use anyhow::{bail, Context};
@@ -34,6 +35,9 @@ pub enum BenchCommand {
     /// A bulk CSV upload into a database of many accounts, beside parsing
     /// the same file alone.
     Csv(csv_import::Args),
+    /// A quarterly review of many partners over many metric rows, beside one
+    /// plain SQL aggregate over the same rows; and single scorecards.
+    Review(review::Args),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -41,6 +45,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Registrations(args) => registrations::run(args).await,
         BenchCommand::Dedupe(args) => dedupe::run(args).await,
         BenchCommand::Csv(args) => csv_import::run(args).await,
+        BenchCommand::Review(args) => review::run(args).await,
     }
 }
 

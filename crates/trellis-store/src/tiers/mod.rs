@@ -1,0 +1,18 @@
+//! Partner tiers in the store: the measurements criteria read, what they
+//! add up to per partner, and the tier moves they cause (upgrades and
+//! nudges at once; reviews, appeals and exceptions by decision).
+
+mod appeals;
+mod exceptions;
+mod metrics;
+mod observe;
+mod reviews;
+mod standing;
+
+pub use appeals::AppealRecord;
+pub use exceptions::NewException;
+pub(crate) use metrics::record_outcome;
+pub use metrics::{MetricRecord, NewMetric, Recorded};
+pub use observe::HYGIENE;
+pub use reviews::{Adjustment, ProposalRecord, ReviewRecord};
+pub use standing::{PartnerStanding, TierException};
