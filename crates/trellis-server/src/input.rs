@@ -9,6 +9,7 @@ use trellis_domain::dedupe::{
     company_domain_from_email, CompanyName, Email, ValueError, WebDomain,
 };
 use trellis_domain::ids::PartnerId;
+use trellis_domain::program::Program;
 use trellis_domain::registration::{Channel, DealDetails, Draft, Market, RegistrationKind};
 use trellis_domain::values::{Currency, Money, Text};
 use trellis_domain::DomainError;
@@ -51,6 +52,20 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// A tier id of the program, or a failure listing the program's tiers.
+    pub fn tier(&mut self, field: &str, program: &Program, tier: &str) -> Option<String> {
+        if program.tier(tier).is_some() {
+            return Some(tier.to_owned());
+        }
+        let ids: Vec<_> = program.tiers.iter().map(|t| t.id.as_str()).collect();
+        let message = format!(
+            "'{tier}' is not a tier of this program: use one of {}",
+            ids.join(", ")
+        );
+        self.fail(field, message);
+        None
     }
 
     pub fn value<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {

@@ -8,9 +8,9 @@ use crate::events;
 use crate::group_commit::{end_savepoint, savepoint};
 use crate::idempotency::{self, RequestKey};
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
-use crate::rows::{micros, opt_micros, RowExt};
+use crate::rows::{micros, opt_micros, parse_day, RowExt};
 use sqlx::any::AnyRow;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use trellis_domain::conflict::{competes, same_segment};
 use trellis_domain::event::{Actor, Change, NewEvent};
 use trellis_domain::ids::{AccountId, CaseNumber, ConflictId, PartnerId, RegistrationId};
@@ -466,7 +466,7 @@ fn from_row(row: &AnyRow) -> Result<RegistrationRecord> {
         (Some(stage), Some(minor), Some(currency)) => Some(DealRecord {
             stage,
             amount: Money { minor, currency },
-            expected_close: parse_date(&row.text("deal_close_date")?)?,
+            expected_close: parse_day(&row.text("deal_close_date")?)?,
             next_step: row.opt_text("deal_next_step")?,
         }),
         _ => None,
@@ -515,11 +515,6 @@ fn from_row(row: &AnyRow) -> Result<RegistrationRecord> {
 
 fn corrupt(e: trellis_domain::DomainError) -> StoreError {
     StoreError::Corrupt(e.to_string())
-}
-
-fn parse_date(text: &str) -> Result<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format).map_err(|e| StoreError::Corrupt(format!("date {text}: {e}")))
 }
 
 impl RegistrationRecord {

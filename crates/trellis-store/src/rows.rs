@@ -73,3 +73,9 @@ impl RowExt for AnyRow {
 pub(crate) fn list_json(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
+
+/// A stored `YYYY-MM-DD` date.
+pub(crate) fn parse_day(text: &str) -> Result<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &format).map_err(|e| StoreError::Corrupt(format!("date {text}: {e}")))
+}

@@ -103,11 +103,17 @@ pub async fn load(store: &Store, program: &Program) -> anyhow::Result<()> {
     let registrations =
         simulate(store, program, &mut rng, &partners, &companies, start, now).await?;
     store.expire_due(program, now).await?;
+    let mut kinds = Vec::with_capacity(partners.len());
+    for &id in &partners {
+        kinds.push((id, store.partner(id).await?.kind));
+    }
+    let metrics = crate::demo_tiers::load(store, program, &mut rng, &kinds, now).await?;
     println!(
-        "demo loaded: {} partners, {} accounts, {} registrations",
+        "demo loaded: {} partners, {} accounts, {} registrations, {} tier metrics and a draft review",
         partners.len(),
         companies.len(),
-        registrations
+        registrations,
+        metrics
     );
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod demo_tiers;
 mod import;
 mod import_metrics;
 mod serve;

@@ -357,3 +357,53 @@ async fn import_registrations_prints_one_result_per_row() {
             && String::from_utf8_lossy(&missing.stderr).contains("partner 99")
     );
 }
+
+#[test]
+fn import_metrics_checks_each_row_as_the_api_does_and_skips_repeats() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let demo = trellis().args(["demo", "--db", &db]).output().expect("run");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let file = dir.path().join("metrics.csv");
+    std::fs::write(
+        &file,
+        "partner_id,metric,value,occurred_at,source_id,evidence_url,item\n\
+         1,revenue.resold,50000,2025-06-01T00:00:00Z,inv-1,,\n\
+         1,certification,1,2025-06-01T00:00:00Z,cert-1,https://training.example/c/1,ana\n\
+         1,revenue.resold,50000,2025-06-01T00:00:00Z,inv-1,,\n\
+         999,revenue.resold,5,2025-06-01T00:00:00Z,inv-2,,\n\
+         1,certification,1,2025-06-01T00:00:00Z,cert-2,,bob\n",
+    )
+    .expect("write csv");
+    let path = file.display().to_string();
+    let import = || {
+        let output = trellis()
+            .args(["import", "metrics", &path, "--db", &db])
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let first = import();
+    assert!(
+        first.contains("2 metrics recorded, 1 already recorded, 2 rows rejected"),
+        "{first}"
+    );
+    assert!(
+        first.contains("row 5: partner_id") && first.contains("row 6: evidence_url"),
+        "{first}"
+    );
+    let again = import();
+    assert!(
+        again.contains("0 metrics recorded, 3 already recorded"),
+        "{again}"
+    );
+}

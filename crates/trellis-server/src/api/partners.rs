@@ -76,16 +76,7 @@ impl PartnerRequest {
         let tier = self
             .tier
             .unwrap_or_else(|| state.program.lowest_tier().id.clone());
-        if state.program.tier(&tier).is_none() {
-            let ids: Vec<_> = state.program.tiers.iter().map(|t| t.id.as_str()).collect();
-            c.fail(
-                "tier",
-                format!(
-                    "'{tier}' is not a tier of this program: use one of {}",
-                    ids.join(", ")
-                ),
-            );
-        }
+        let tier = c.tier("tier", &state.program, &tier);
         let domains: Vec<_> = self
             .email_domains
             .iter()
@@ -98,7 +89,7 @@ impl PartnerRequest {
             Some(NewPartner {
                 name: name?.into_string(),
                 kind: kind?,
-                tier,
+                tier: tier?,
                 email_domains: domains,
                 regions: self.regions,
                 segments: self.segments,

@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use trellis_domain::ids::PartnerId;
-use trellis_domain::program::Program;
 use trellis_domain::tiering::{applicable, Action, Proposal, Quarter};
 use trellis_domain::values::Text;
 use trellis_store::{Adjustment, AppealRecord, NewException, ReviewRecord, TierException};
@@ -95,7 +94,7 @@ pub async fn adjust(
     Json(r): Json<AdjustRequest>,
 ) -> ApiResult<Json<ReviewRecord>> {
     let mut c = Checker::default();
-    let tier = known_tier(&mut c, &state.program, "proposed_tier", &r.proposed_tier);
+    let tier = c.tier("proposed_tier", &state.program, &r.proposed_tier);
     let action = Action::parse(&r.action);
     if action.is_none() {
         c.fail("action", "must be upgrade, hold, grace or downgrade");
@@ -185,21 +184,6 @@ pub async fn simulate(
         moves,
         proposals,
     }))
-}
-
-fn known_tier(c: &mut Checker, program: &Program, field: &str, tier: &str) -> Option<String> {
-    if program.tier(tier).is_some() {
-        return Some(tier.to_owned());
-    }
-    let ids: Vec<_> = program.tiers.iter().map(|t| t.id.as_str()).collect();
-    c.fail(
-        field,
-        format!(
-            "'{tier}' is not a tier of this program: use one of {}",
-            ids.join(", ")
-        ),
-    );
-    None
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -332,7 +316,7 @@ pub async fn exception(
     let partner = PartnerId(id);
     state.store.partner(partner).await?;
     let mut c = Checker::default();
-    let tier = known_tier(&mut c, &state.program, "tier", &r.tier);
+    let tier = c.tier("tier", &state.program, &r.tier);
     let reason = c.check("reason", Text::parse("reason", &r.reason));
     let ends_on = c.check("ends_on", day("ends_on", &r.ends_on));
     let new = c.finish(|| {

@@ -5,7 +5,7 @@
 use super::standing;
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
-use crate::rows::{micros, RowExt};
+use crate::rows::{micros, parse_day, RowExt};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use time::{Date, OffsetDateTime};
@@ -222,7 +222,7 @@ fn from_row(row: &AnyRow) -> Result<MetricRecord> {
         item: row.opt_text("item")?,
         expires_on: row
             .opt_text("expires_on")?
-            .map(|d| standing::parse_day(&d))
+            .map(|d| parse_day(&d))
             .transpose()?,
         recorded_at: row.at("recorded_at")?,
     })

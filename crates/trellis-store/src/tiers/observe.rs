@@ -8,7 +8,9 @@
 
 use crate::error::Result;
 use crate::rows::{micros, RowExt};
-use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection};
 use std::collections::{BTreeMap, HashMap};
 use time::{Date, OffsetDateTime};
 use trellis_domain::ids::PartnerId;
@@ -123,6 +125,28 @@ fn value_of(
     }
 }
 
+/// The partner filter of a statement, as parameter `$n`, or nothing for
+/// every partner. Written in or left out rather than `($n IS NULL OR ...)`,
+/// which would keep the database from using the partner index.
+fn only(partner: Option<PartnerId>, n: usize) -> String {
+    match partner {
+        Some(_) => format!("partner_id = ${n} AND"),
+        None => String::new(),
+    }
+}
+
+/// Binds the partner of [`only`] when there is one; its parameter is the
+/// last of each statement, so it is bound last.
+fn bind_partner<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    partner: Option<PartnerId>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    match partner {
+        Some(p) => query.bind(p.0),
+        None => query,
+    }
+}
+
 /// The day items must still be active on: the window's last day.
 fn as_of(window: &Window) -> Date {
     (window.end - time::Duration::microseconds(1)).date()
@@ -142,17 +166,16 @@ async fn fold_rows(
          COUNT(CASE WHEN occurred_at >= $1 THEN 1 END) AS n, \
          COUNT(DISTINCT CASE WHEN item IS NOT NULL AND (expires_on IS NULL OR expires_on >= $3) \
          AND occurred_at >= {} THEN item END) AS items \
-         FROM metrics WHERE occurred_at < $2 AND ($4 IS NULL OR partner_id = $4) \
+         FROM metrics WHERE {} occurred_at < $2 AND (occurred_at >= $1 OR item IS NOT NULL) \
          GROUP BY partner_id, metric",
-        item_age_floor(program, window)
+        item_age_floor(program, window),
+        only(partner, 4)
     );
-    let rows = sqlx::query(&sql)
+    let query = sqlx::query(&sql)
         .bind(micros(window.start))
         .bind(micros(window.end))
-        .bind(as_of(window).to_string())
-        .bind(partner.map(|p| p.0))
-        .fetch_all(&mut *conn)
-        .await?;
+        .bind(as_of(window).to_string());
+    let rows = bind_partner(query, partner).fetch_all(&mut *conn).await?;
     let mut folds = Folds::new();
     for row in &rows {
         let folded = Folded {
@@ -203,17 +226,16 @@ async fn add_latest(
     folds: &mut Folds,
 ) -> Result<()> {
     for metric in latest_metrics(program) {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT partner_id, value, occurred_at FROM metrics \
-             WHERE metric = $1 AND occurred_at >= $2 AND occurred_at < $3 \
-             AND ($4 IS NULL OR partner_id = $4)",
-        )
-        .bind(metric)
-        .bind(micros(window.start))
-        .bind(micros(window.end))
-        .bind(partner.map(|p| p.0))
-        .fetch_all(&mut *conn)
-        .await?;
+             WHERE {} metric = $1 AND occurred_at >= $2 AND occurred_at < $3",
+            only(partner, 4)
+        );
+        let query = sqlx::query(&sql)
+            .bind(metric)
+            .bind(micros(window.start))
+            .bind(micros(window.end));
+        let rows = bind_partner(query, partner).fetch_all(&mut *conn).await?;
         for row in &rows {
             let seen = (
                 row.at("occurred_at")?,
@@ -249,15 +271,16 @@ async fn hygiene(
     conn: &mut AnyConnection,
     partner: Option<PartnerId>,
 ) -> Result<HashMap<PartnerId, Quantity>> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT partner_id, COUNT(*) AS open, \
          COUNT(CASE WHEN deal_next_step IS NOT NULL AND contact_name <> '' THEN 1 END) AS tidy \
-         FROM registrations WHERE status IN ('submitted', 'more_info', 'approved') \
-         AND ($1 IS NULL OR partner_id = $1) GROUP BY partner_id",
-    )
-    .bind(partner.map(|p| p.0))
-    .fetch_all(&mut *conn)
-    .await?;
+         FROM registrations WHERE {} status IN ('submitted', 'more_info', 'approved') \
+         GROUP BY partner_id",
+        only(partner, 1)
+    );
+    let rows = bind_partner(sqlx::query(&sql), partner)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|row| {
             let (open, tidy) = (row.int("open")?, row.int("tidy")?);

@@ -121,7 +121,21 @@ impl Store {
             insert_proposals(&mut tx, id, chunk).await?;
         }
         tx.commit().await?;
-        self.review(id).await
+        let proposals = proposals
+            .into_iter()
+            .map(|(partner_id, proposal)| ProposalRecord {
+                partner_id,
+                proposal,
+                adjusted_reason: None,
+            });
+        Ok(ReviewRecord {
+            id,
+            quarter: quarter.to_string(),
+            status: "draft".into(),
+            created_at: now,
+            published_at: None,
+            proposals: proposals.collect(),
+        })
     }
 
     pub async fn review(&self, id: i64) -> Result<ReviewRecord> {

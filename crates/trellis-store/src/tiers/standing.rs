@@ -7,7 +7,7 @@ use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
 use crate::partners::partner_from_row;
-use crate::rows::{micros, RowExt};
+use crate::rows::{micros, parse_day, RowExt};
 use serde::Serialize;
 use sqlx::AnyConnection;
 use std::collections::BTreeMap;
@@ -115,11 +115,6 @@ pub(crate) fn exception_from_row(row: &sqlx::any::AnyRow) -> Result<TierExceptio
         reason: row.text("reason")?,
         ends_on: parse_day(&row.text("ends_on")?)?,
     })
-}
-
-pub(crate) fn parse_day(text: &str) -> Result<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format).map_err(|e| StoreError::Corrupt(format!("date {text}: {e}")))
 }
 
 /// Re-reads a partner's criteria after new measurements, inside `tx`: moves

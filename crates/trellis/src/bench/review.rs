@@ -50,29 +50,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let started = Instant::now();
+    let groups = bare_aggregate(&db.reference, &window, None).await?;
+    let bare = started.elapsed();
+    let started = Instant::now();
     let review = db
         .store
         .create_review(&program, quarter, &Actor::System, now)
         .await?;
     let ours = started.elapsed();
     let started = Instant::now();
-    let groups = bare_aggregate(&db.reference, &window, None).await?;
-    let bare = started.elapsed();
-    println!(
-        "{:<52} {:>10} ms",
-        format!(
-            "review of {quarter}: {} proposals",
-            thousands(review.proposals.len() as u64)
-        ),
-        ms(ours)
-    );
-    println!(
-        "{:<52} {:>10} ms",
-        format!(
-            "reference: one GROUP BY over the rows ({} groups)",
-            thousands(groups)
-        ),
-        ms(bare)
+    db.store.evaluate(&program, quarter).await?;
+    let evaluate = started.elapsed();
+    let proposals = thousands(review.proposals.len() as u64);
+    let line = |label: String, took| println!("{label:<52} {:>10} ms", ms(took));
+    line(format!("review of {quarter}: {proposals} proposals"), ours);
+    line("  of which reading and deciding".into(), evaluate);
+    line(
+        format!("reference: one GROUP BY ({} groups)", thousands(groups)),
+        bare,
     );
     let ratio = ours.as_secs_f64() / bare.as_secs_f64().max(1e-9);
     println!("  ratio (ours / reference): {ratio:.2}");
@@ -161,7 +156,7 @@ async fn load(
          INSERT INTO metrics (partner_id, metric, value, occurred_at, source_id, evidence, item, expires_on, recorded_at) \
          SELECT ?2 + i / ?3, CASE i % 8 {cases} END, \
          (CASE i % 8 {values} END) * (50 + (i * 7919) % 100) * 100, \
-         ?4 + (i * 104729) % ?5, 'bench-' || i, \
+         ?4 + (i * 2654435761) % ?5, 'bench-' || i, \
          CASE WHEN i % 8 IN ({items}) THEN 'https://evidence.example/' || i END, \
          CASE WHEN i % 8 IN ({items}) THEN 'item-' || (i % 16) END, \
          CASE WHEN i % 8 IN ({items}) AND i % 5 = 0 THEN '2020-01-01' END, ?6 FROM n",
@@ -189,16 +184,22 @@ async fn bare_aggregate(
     window: &Window,
     partner: Option<i64>,
 ) -> anyhow::Result<u64> {
-    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT partner_id, metric, SUM(value) FROM metrics WHERE occurred_at >= ?1 AND occurred_at < ?2 \
-         AND (?3 IS NULL OR partner_id = ?3) GROUP BY partner_id, metric",
-    )
-    .bind(window.start.unix_timestamp() * 1_000_000)
-    .bind(window.end.unix_timestamp() * 1_000_000)
-    .bind(partner)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.len() as u64)
+    let only = if partner.is_some() {
+        "partner_id = ?3 AND"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT partner_id, metric, SUM(value) FROM metrics WHERE {only} occurred_at >= ?1 \
+         AND occurred_at < ?2 GROUP BY partner_id, metric"
+    );
+    let mut query = sqlx::query_as::<_, (i64, String, i64)>(&sql)
+        .bind(window.start.unix_timestamp() * 1_000_000)
+        .bind(window.end.unix_timestamp() * 1_000_000);
+    if let Some(id) = partner {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(pool).await?.len() as u64)
 }
 
 /// Scorecards of random partners one after another, and the bare
