@@ -66,24 +66,23 @@ impl Store {
         program: &Program,
         quarter: Quarter,
     ) -> Result<Vec<(PartnerId, Proposal)>> {
-        let mut conn = self.reader.acquire().await?;
-        let standings = all_standings(&mut conn).await?;
         let window = Window::ending_with(program.review.window, quarter);
-        let kinds: Vec<_> = standings
-            .iter()
-            .map(|s| (s.partner.id, s.partner.kind))
-            .collect();
-        let mut observed = observe::all(&mut conn, program, &kinds, &window).await?;
+        let (standings, measured) = tokio::try_join!(
+            async { all_standings(&mut *self.reader.acquire().await?).await },
+            observe::all(&self.reader, program, &window),
+        )?;
         let last_day = quarter.end().previous_day().unwrap_or(quarter.end());
         let next_review = quarter.next().end();
         Ok(standings
             .iter()
             .map(|s| {
-                let seen = observed.remove(&s.partner.id).unwrap_or_default();
+                let (id, kind) = (s.partner.id, s.partner.kind);
+                let seen = measured.observed(program, id, kind);
                 let state = s.standing(last_day);
-                let proposal =
-                    propose(program, s.partner.kind, &state, &seen, &window, next_review);
-                (s.partner.id, proposal)
+                (
+                    id,
+                    propose(program, kind, &state, &seen, &window, next_review),
+                )
             })
             .collect())
     }
