@@ -20,7 +20,11 @@ fn message(name: &str) -> Vec<u8> {
 }
 
 async fn partner(app: &TestApp) -> i64 {
-    let body = serde_json::json!({"name": "Northwind", "kind": "reseller", "email_domains": ["northwind.com"]});
+    partner_at(app, "registered").await
+}
+
+async fn partner_at(app: &TestApp, tier: &str) -> i64 {
+    let body = serde_json::json!({"name": "Northwind", "kind": "reseller", "tier": tier, "email_domains": ["northwind.com"]});
     let (status, created) = app.post("/api/v1/partners", ADMIN_TOKEN, body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created["id"].as_i64().expect("id")
@@ -72,6 +76,7 @@ async fn a_partner_email_registers_and_the_sender_gets_the_case_number_by_mail()
             "To: bob@northwind.com",
             "REG-000001",
             "In-Reply-To: <20260303091358.4412@northwind.com>",
+            "within 48 hours",
         ] {
             assert!(reply.contains(expected), "{db:?}: {expected} in {reply}");
         }
@@ -81,6 +86,21 @@ async fn a_partner_email_registers_and_the_sender_gets_the_case_number_by_mail()
         assert!(
             reply.contains("- company_domain: web domain") && reply.contains("corrected fields"),
             "{db:?}: {reply}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_reply_promises_the_response_time_of_the_partner_s_tier() {
+    for db in backends() {
+        let app = TestApp::spawn(db).await;
+        partner_at(&app, "elite").await;
+        let (status, answer) = send(&app, message("plain.eml"), "message/rfc822").await;
+        assert_eq!(status, StatusCode::OK, "{db:?}: {answer}");
+        let reply = app.sent_mail().pop().expect("a reply");
+        assert!(
+            reply.contains("within 24 hours"),
+            "{db:?}: elite answers within a day: {reply}"
         );
     }
 }

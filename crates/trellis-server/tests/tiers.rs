@@ -154,6 +154,17 @@ async fn a_partner_moves_up_the_moment_its_last_criterion_is_met() {
             "{why}"
         );
 
+        let (_, records) = app
+            .get(&format!("/api/v1/partners/{p}/metrics"), ADMIN)
+            .await;
+        let certified: Vec<_> = records
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .filter(|m| m["metric"] == "certification")
+            .collect();
+        assert_eq!(certified.len(), 2, "{records}");
+        assert_eq!(certified[0]["occurred_at"], "2025-03-01T00:00:00Z");
         let card = scorecard(&app, p).await;
         assert_eq!(card["tier"], "select");
         assert_eq!(card["next_tier"], "elite");

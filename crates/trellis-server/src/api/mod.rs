@@ -57,7 +57,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::get))
         .routes(routes!(conflicts::list))
         .routes(routes!(conflicts::resolve))
-        .routes(routes!(tiers::record))
+        .routes(routes!(tiers::record, tiers::list))
         .routes(routes!(tiers::scorecard))
         .routes(routes!(tiers::benefits))
         .routes(routes!(tiers::events))

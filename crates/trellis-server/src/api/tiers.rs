@@ -172,3 +172,21 @@ pub async fn events(
     state.store.partner(partner).await?;
     Ok(Json(state.store.partner_events(partner, HISTORY).await?))
 }
+
+/// Measurements listed per page.
+const METRICS_SHOWN: i64 = 500;
+
+/// A partner's measurements, newest first: revenue rows, certifications
+/// and proof with their issue and expiry dates and evidence.
+#[utoipa::path(get, path = "/api/v1/partners/{id}/metrics", tag = "tiers",
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 404, body = crate::problem::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<MetricRecord>>> {
+    let partner = PartnerId(id);
+    caller.may_see(partner)?;
+    state.store.partner(partner).await?;
+    Ok(Json(state.store.metrics_of(partner, METRICS_SHOWN).await?))
+}

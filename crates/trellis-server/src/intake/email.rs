@@ -38,9 +38,12 @@ pub async fn process(state: &AppState, raw: &[u8]) -> Result<EmailAnswer, ApiErr
     let mail = parse_message(raw).map_err(|e| ApiError::invalid("message", e.to_string()))?;
     let from = Email::parse(&mail.from)
         .map_err(|e| ApiError::invalid("From", format!("the sender cannot be answered: {e}")))?;
+    // The partner team's answer time depends on the sender's tier.
+    let mut sla_hours = state.program.registration.response_sla_hours;
     let (outcome, missing) = match state.store.sender(&from).await? {
         None => (Outcome::UnknownSender, vec![]),
         Some(sender) => {
+            sla_hours = state.program.response_sla_hours_for(&sender.partner.tier);
             let fields = extract_fields(&mail.text);
             let missing: Vec<String> = fields.missing().into_iter().map(str::to_owned).collect();
             let actor = Actor::Partner {
@@ -54,7 +57,7 @@ pub async fn process(state: &AppState, raw: &[u8]) -> Result<EmailAnswer, ApiErr
             (outcome, missing)
         }
     };
-    let reply = reply(state, &mail, &from, &outcome);
+    let reply = reply(state, &mail, &from, &outcome, sla_hours);
     if let Err(e) = state.mailer.send(&reply).await {
         tracing::error!(error = %e, "could not send the intake reply; the outcome stands");
     }
@@ -90,7 +93,13 @@ fn answer(outcome: Outcome, missing: Vec<String>, reply: OutgoingMail) -> EmailA
 }
 
 /// The reply, in plain words, with the case number and the next step.
-fn reply(state: &AppState, mail: &IncomingMail, from: &Email, outcome: &Outcome) -> OutgoingMail {
+fn reply(
+    state: &AppState,
+    mail: &IncomingMail,
+    from: &Email,
+    outcome: &Outcome,
+    sla_hours: u32,
+) -> OutgoingMail {
     let program = &state.program.name;
     let (subject, text) = match outcome {
         Outcome::Registered(r) => {
@@ -99,7 +108,7 @@ fn reply(state: &AppState, mail: &IncomingMail, from: &Email, outcome: &Outcome)
             let mut text = format!(
                 "Thank you. Your registration of {} is {case}, and it is pending review.\n\
                  The partner team answers within {} hours.\n",
-                r.registration.company_name, state.program.registration.response_sla_hours
+                r.registration.company_name, sla_hours
             );
             if r.conflict.is_some() {
                 text.push_str("\nAnother partner has registered this account too; the program's conflict rules will decide, and you will hear the outcome.\n");

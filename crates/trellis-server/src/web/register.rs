@@ -297,7 +297,7 @@ async fn registered(
         company: &done.registration.company_name,
         partner: &sender.partner.name,
         email: &email,
-        response_sla_hours: state.program.registration.response_sla_hours,
+        response_sla_hours: state.program.response_sla_hours_for(&sender.partner.tier),
         in_conflict: done.conflict.is_some(),
     };
     render(StatusCode::CREATED, &page, None)
