@@ -133,6 +133,15 @@ pub enum Change {
         exception_id: i64,
         tier: String,
     },
+    /// A registration waited longer than its response SLA for a decision.
+    ResponseSlaBreached {
+        sla_hours: u32,
+    },
+    /// The partner was reminded that its first meeting is due.
+    MeetingReminded {
+        #[serde(with = "time::serde::rfc3339")]
+        meeting_due: OffsetDateTime,
+    },
 }
 
 impl Change {
@@ -162,6 +171,8 @@ impl Change {
             Change::AppealDecided { .. } => "appeal_decided",
             Change::ExceptionGranted { .. } => "exception_granted",
             Change::ExceptionLapsed { .. } => "exception_lapsed",
+            Change::ResponseSlaBreached { .. } => "response_sla_breached",
+            Change::MeetingReminded { .. } => "meeting_reminded",
         }
     }
 }

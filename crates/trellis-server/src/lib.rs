@@ -9,7 +9,7 @@ pub mod intake;
 pub mod mail;
 pub mod metric_input;
 mod problem;
-mod sweep;
+pub mod sweep;
 pub mod tokens;
 mod web;
 

@@ -144,6 +144,15 @@ impl Store {
         Ok(())
     }
 
+    /// What a claiming subquery adds so concurrent processes skip rows
+    /// another has locked (PostgreSQL); SQLite's single writer needs nothing.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// Closes every connection (tests and shutdown).
     pub async fn close(&self) {
         self.writer.close().await;

@@ -86,10 +86,7 @@ impl Store {
         actor: &Actor,
         now: OffsetDateTime,
     ) -> Result<Vec<Result<Registered>>> {
-        let mut similar = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            similar.push(self.similar_names(draft, program).await?);
-        }
+        let similar = self.similar_names_of_all(drafts, program).await?;
         let mut tx = self.write().await?;
         let mut results = Vec::with_capacity(drafts.len());
         for (draft, similar) in drafts.iter().zip(similar) {
@@ -114,6 +111,36 @@ impl Store {
         let mut conn = self.reader.acquire().await?;
         let key = draft.company_name.key();
         accounts::fuzzy(&mut conn, &key, program.dedupe.fuzzy_threshold, None).await
+    }
+
+    /// Near names of many drafts (bulk imports), looked up on every reader
+    /// at once rather than one after another; in the drafts' order.
+    async fn similar_names_of_all(
+        &self,
+        drafts: &[Draft],
+        program: &Program,
+    ) -> Result<Vec<Vec<Candidate>>> {
+        let threshold = program.dedupe.fuzzy_threshold;
+        let lookups: Vec<_> = drafts
+            .iter()
+            .map(|draft| {
+                let (store, key) = (self.clone(), draft.company_name.key());
+                tokio::spawn(async move {
+                    let mut conn = store.reader.acquire().await?;
+                    accounts::fuzzy(&mut conn, &key, threshold, None).await
+                })
+            })
+            .collect();
+        let mut similar = Vec::with_capacity(lookups.len());
+        for lookup in lookups {
+            match lookup.await {
+                Ok(found) => similar.push(found?),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // Only a runtime shutting down cancels a lookup.
+                Err(_) => return Err(StoreError::Database(sqlx::Error::PoolClosed)),
+            }
+        }
+        Ok(similar)
     }
 
     async fn register_in(

@@ -35,6 +35,7 @@ impl Default for Program {
             registration: RegistrationRules::default(),
             dedupe: DedupeRules::default(),
             intake: Default::default(),
+            notify: Default::default(),
             criteria: default_criteria(&default_tiers()),
             review: ReviewRules::default(),
             benefits: default_benefits(&default_tiers()),

@@ -37,6 +37,7 @@ mod benefits;
 mod criteria;
 mod defaults;
 mod intake;
+mod notify;
 mod parse;
 mod reader;
 mod tiers;
@@ -58,6 +59,7 @@ pub struct Program {
     pub registration: RegistrationRules,
     pub dedupe: DedupeRules,
     pub intake: IntakeRules,
+    pub notify: NotifyRules,
     /// What each tier asks of a partner, from `[[criteria]]`.
     pub criteria: Vec<Criterion>,
     pub review: ReviewRules,
@@ -65,6 +67,7 @@ pub struct Program {
 }
 
 pub use intake::{Captcha, CaptchaProvider, HubspotFields, IntakeRules};
+pub use notify::NotifyRules;
 
 /// One partner tier, such as "Select".
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -7,8 +7,8 @@ use super::defaults::{
 };
 use super::reader::{Diagnostics, Origin, Setting, TableReader};
 use super::{
-    benefits, criteria, intake, tiers, ConfigErrors, ConflictPolicy, DedupeRules, ParsedProgram,
-    Program, RegistrationRules,
+    benefits, criteria, intake, notify, tiers, ConfigErrors, ConflictPolicy, DedupeRules,
+    ParsedProgram, Program, RegistrationRules,
 };
 use crate::tiering::{ReviewRules, WindowRule};
 
@@ -42,6 +42,7 @@ fn read_program(mut document: TableReader<'_, '_>) -> Program {
     let registration = read_registration(document.section("registration"));
     let dedupe = read_dedupe(document.section("dedupe"));
     let intake = intake::read(document.section("intake"));
+    let notify = notify::read(document.section("notify"));
     let criteria = criteria::read(&mut document, &ladder);
     let review = read_review(document.section("review"));
     let benefits = benefits::read(document.section("benefits"), &ladder);
@@ -52,6 +53,7 @@ fn read_program(mut document: TableReader<'_, '_>) -> Program {
         registration,
         dedupe,
         intake,
+        notify,
         criteria,
         review,
         benefits,

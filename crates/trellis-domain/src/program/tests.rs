@@ -94,6 +94,10 @@ secret = "0x4AAA-secret"
 [intake.hubspot]
 company_name = "partner_company_field"
 partner_id = ["partner_ref", "trellis_partner_id"]
+
+[notify]
+escalation_email = "Partners@Acme.com"
+meeting_reminder_days = 5
 "#;
     let expected = Program {
         name: "Acme partner program".to_owned(),
@@ -124,6 +128,10 @@ partner_id = ["partner_ref", "trellis_partner_id"]
                 partner_id: vec!["partner_ref".into(), "trellis_partner_id".into()],
                 ..HubspotFields::default()
             },
+        },
+        notify: NotifyRules {
+            escalation_email: Some("Partners@acme.com".into()),
+            meeting_reminder_days: 5,
         },
         // The built-in criteria name no tier of this program.
         criteria: Vec::new(),
@@ -238,6 +246,20 @@ struct ErrorCase {
 }
 
 const ERROR_CASES: &[ErrorCase] = &[
+    ErrorCase {
+        name: "escalation address that is no address",
+        text: "[notify]\nescalation_email = \"partner team\"\n",
+        line: 2,
+        key: "notify.escalation_email",
+        message: "partner team",
+    },
+    ErrorCase {
+        name: "meeting reminder too early",
+        text: "[notify]\nmeeting_reminder_days = 45\n",
+        line: 2,
+        key: "notify.meeting_reminder_days",
+        message: "between 1 and 30",
+    },
     // TOML syntax, reported by the parser.
     ErrorCase {
         name: "value missing",

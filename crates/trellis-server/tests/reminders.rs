@@ -1,0 +1,231 @@
+//! Timed work with the test clock, on every backend: a registration past
+//! its response SLA is escalated once, a partner is reminded once of a
+//! first meeting coming due, and a message that cannot be sent is retried
+//! with backoff until it goes out or becomes a dead letter.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use time::Duration;
+use trellis_domain::program::Program;
+use trellis_server::mail::Mailer;
+use trellis_server::sweep::run_once;
+use trellis_testkit::{backends, event_kinds, lead_for, TestApp, ADMIN_TOKEN as ADMIN};
+
+const PROGRAM: &str = "[notify]\nescalation_email = \"partners@vendor.com\"\n";
+
+fn program() -> Program {
+    Program::parse(PROGRAM).expect("program").program
+}
+
+async fn registered(app: &TestApp, partner: i64, company: &str, domain: &str) -> i64 {
+    let (status, body) = app
+        .post(
+            "/api/v1/registrations",
+            ADMIN,
+            lead_for(partner, company, domain),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_i64().expect("id")
+}
+
+async fn kinds(app: &TestApp, id: i64) -> Vec<String> {
+    let (_, events) = app
+        .get(&format!("/api/v1/registrations/{id}/events"), ADMIN)
+        .await;
+    event_kinds(&events)
+}
+
+fn count(kinds: &[String], kind: &str) -> usize {
+    kinds.iter().filter(|k| *k == kind).count()
+}
+
+#[tokio::test]
+async fn a_registration_past_its_tier_response_sla_is_escalated_once() {
+    for db in backends() {
+        let app = TestApp::spawn_with(db, program()).await;
+        let registered_tier = app.partner("Northwind", "reseller").await;
+        let body = json!({"name": "Contoso", "kind": "reseller", "tier": "elite"});
+        let (_, elite) = app.post("/api/v1/partners", ADMIN, body).await;
+        let slow = registered(&app, registered_tier, "Acme Inc.", "acme.com").await;
+        let fast = registered(
+            &app,
+            elite["id"].as_i64().expect("id"),
+            "Globex",
+            "globex.com",
+        )
+        .await;
+
+        app.advance(Duration::hours(25));
+        run_once(&app.state).await;
+        assert_eq!(
+            count(&kinds(&app, fast).await, "response_sla_breached"),
+            1,
+            "{db:?}: elite answers in 24 hours"
+        );
+        assert_eq!(count(&kinds(&app, slow).await, "response_sla_breached"), 0);
+
+        app.advance(Duration::hours(24));
+        run_once(&app.state).await;
+        run_once(&app.state).await;
+        assert_eq!(
+            count(&kinds(&app, slow).await, "response_sla_breached"),
+            1,
+            "{db:?}"
+        );
+        let sent: Vec<_> = app
+            .sent_mail()
+            .into_iter()
+            .filter(|m| m.contains("To: partners@vendor.com"))
+            .collect();
+        assert_eq!(sent.len(), 2, "{db:?}: one escalation each: {sent:?}");
+        assert!(
+            sent.iter()
+                .any(|m| m.contains("REG-000001") && m.contains("48-hour")),
+            "{sent:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_partner_is_reminded_once_before_its_first_meeting_is_due() {
+    for db in backends() {
+        let app = TestApp::spawn_with(db, program()).await;
+        let partner = app.partner("Northwind", "reseller").await;
+        let user = json!({"name": "Bob Smith", "email": "bob@northwind.com"});
+        let (status, _) = app
+            .post(&format!("/api/v1/partners/{partner}/users"), ADMIN, user)
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = registered(&app, partner, "Acme Inc.", "acme.com").await;
+        let met = registered(&app, partner, "Globex", "globex.com").await;
+        for reg in [id, met] {
+            let path = format!("/api/v1/registrations/{reg}/decision");
+            let (status, _) = app.post(&path, ADMIN, json!({"decision": "approve"})).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let held = (app.clock.now() + Duration::days(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("time");
+        app.advance(Duration::days(2));
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/registrations/{met}/meetings"),
+                ADMIN,
+                json!({"held_at": held}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+
+        app.advance(Duration::days(8));
+        run_once(&app.state).await;
+        assert_eq!(
+            count(&kinds(&app, id).await, "meeting_reminded"),
+            0,
+            "{db:?}: four days before is too early"
+        );
+        app.advance(Duration::days(2));
+        run_once(&app.state).await;
+        run_once(&app.state).await;
+        assert_eq!(
+            count(&kinds(&app, id).await, "meeting_reminded"),
+            1,
+            "{db:?}"
+        );
+        assert_eq!(
+            count(&kinds(&app, met).await, "meeting_reminded"),
+            0,
+            "a meeting was logged"
+        );
+        let reminders: Vec<_> = app
+            .sent_mail()
+            .into_iter()
+            .filter(|m| m.contains("To: bob@northwind.com"))
+            .collect();
+        assert_eq!(reminders.len(), 1, "{reminders:?}");
+        assert!(
+            reminders[0].contains("REG-000001") && !reminders[0].contains("REG-000002"),
+            "{reminders:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_dead_letter() {
+    for db in backends() {
+        let folder = tempfile::tempdir().expect("dir");
+        // A file where the outbox folder should be: every send fails until
+        // the folder replaces it.
+        let later = folder.path().join("outbox");
+        std::fs::write(&later, "in the way").expect("blocker");
+        let mailer = Mailer::outbox(later.clone());
+        let app = TestApp::spawn_tuned(db, program(), |state| state.mailer = mailer).await;
+        let partner = app.partner("Northwind", "reseller").await;
+        registered(&app, partner, "Acme Inc.", "acme.com").await;
+        app.advance(Duration::hours(49));
+        run_once(&app.state).await;
+        let queued = app
+            .store
+            .notifications_to("partners@vendor.com")
+            .await
+            .expect("queued");
+        assert_eq!(
+            (queued[0].status.as_str(), queued[0].attempts),
+            ("pending", 1),
+            "{db:?}"
+        );
+        assert!(queued[0].last_error.is_some());
+
+        std::fs::remove_file(&later).expect("blocker goes");
+        std::fs::create_dir(&later).expect("outbox appears");
+        run_once(&app.state).await;
+        assert_eq!(
+            std::fs::read_dir(&later).expect("dir").count(),
+            0,
+            "not before its backoff"
+        );
+        app.advance(Duration::minutes(2));
+        run_once(&app.state).await;
+        assert_eq!(
+            std::fs::read_dir(&later).expect("dir").count(),
+            1,
+            "{db:?}: delivered once"
+        );
+        let sent = app
+            .store
+            .notifications_to("partners@vendor.com")
+            .await
+            .expect("sent");
+        assert_eq!(sent[0].status, "sent");
+
+        std::fs::remove_dir_all(&later).expect("outbox goes");
+        std::fs::write(&later, "in the way").expect("blocker");
+        let other = registered(&app, partner, "Globex", "globex.com").await;
+        app.advance(Duration::hours(49));
+        for _ in 0..8 {
+            run_once(&app.state).await;
+            app.advance(Duration::hours(6));
+        }
+        let notes = app
+            .store
+            .notifications_to("partners@vendor.com")
+            .await
+            .expect("notes");
+        let dead = app.store.dead_notifications().await.expect("dead");
+        assert_eq!((dead.len(), dead[0].attempts), (1, 8), "{db:?}: {notes:?}");
+        assert!(dead[0].subject.contains(&format!("REG-{other:06}")));
+        assert!(app
+            .store
+            .retry_notification(dead[0].id, app.clock.now())
+            .await
+            .expect("retry"));
+        std::fs::remove_file(&later).expect("blocker goes");
+        std::fs::create_dir(&later).expect("outbox back");
+        run_once(&app.state).await;
+        assert_eq!(
+            std::fs::read_dir(&later).expect("dir").count(),
+            1,
+            "the dead letter went out on retry"
+        );
+    }
+}

@@ -1,0 +1,22 @@
+-- Outgoing notifications, written in the same transaction as the change
+-- they tell of (an outbox) and delivered afterwards, at least once, with
+-- retries; a message that keeps failing is kept as a dead letter for staff.
+
+CREATE TABLE notifications (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    -- pending, sent or dead.
+    status       TEXT NOT NULL,
+    attempts     BIGINT NOT NULL DEFAULT 0,
+    next_at      BIGINT NOT NULL,
+    -- A delivering process's claim, so no two send the same message.
+    claimed_until BIGINT,
+    last_error   TEXT,
+    registration_id BIGINT,
+    created_at   BIGINT NOT NULL,
+    sent_at      BIGINT
+);
+CREATE INDEX notifications_due ON notifications(next_at) WHERE status = 'pending';

@@ -1,0 +1,204 @@
+//! Timed work derived from the registrations themselves: a response SLA
+//! that passed, a first meeting coming due. Nothing is scheduled in memory;
+//! each run finds what is due from the stored dates, records it with an
+//! event (which is also how a later run knows it was done) and queues the
+//! messages in the same transaction, so a restart neither loses nor
+//! repeats one.
+
+use crate::db::Store;
+use crate::error::Result;
+use crate::events;
+use crate::notify::{self, NewNotification};
+use crate::rows::{micros, RowExt};
+use sqlx::any::AnyRow;
+use time::{Duration, OffsetDateTime};
+use trellis_domain::event::{Actor, Change, NewEvent};
+use trellis_domain::ids::{CaseNumber, PartnerId, RegistrationId};
+use trellis_domain::program::Program;
+
+/// Registrations handled per run of each kind; the next run takes the rest.
+const BATCH: i64 = 200;
+
+/// One registration a timer found due.
+struct Due {
+    id: RegistrationId,
+    partner: PartnerId,
+    partner_name: String,
+    tier: String,
+    company: String,
+    at: OffsetDateTime,
+}
+
+impl Store {
+    /// Records each registration still waiting for a decision past its
+    /// response SLA (the partner's tier's, where the program sets one) and
+    /// tells the partner team's escalation address. Returns how many.
+    pub async fn escalate_overdue(&self, program: &Program, now: OffsetDateTime) -> Result<u64> {
+        let fastest = program
+            .tiers
+            .iter()
+            .map(|t| program.response_sla_hours_for(&t.id))
+            .min();
+        let earliest = fastest.unwrap_or(program.registration.response_sla_hours);
+        let waiting = self
+            .due(
+                "r.status = 'submitted' AND r.submitted_at <= $1",
+                now - Duration::hours(i64::from(earliest)),
+                "r.submitted_at",
+                "response_sla_breached",
+            )
+            .await?;
+        let mut escalated = 0;
+        for due in waiting {
+            let sla_hours = program.response_sla_hours_for(&due.tier);
+            if due.at + Duration::hours(i64::from(sla_hours)) > now {
+                continue;
+            }
+            let change = Change::ResponseSlaBreached { sla_hours };
+            let case = CaseNumber(due.id);
+            let why = format!("{case} has waited more than {sla_hours} hours for a decision");
+            let notes = program.notify.escalation_email.iter().map(|to| NewNotification {
+                kind: "response_sla_breached".into(),
+                recipient: to.clone(),
+                subject: format!("{case} is past its {sla_hours}-hour response time"),
+                body: format!(
+                    "{case}, {} registered by {}, has waited more than {sla_hours} hours for a decision \
+                     (submitted {}).\nNext step: approve it, decline it with a reason, or ask the partner for \
+                     more information.\n",
+                    due.company, due.partner_name, due.at.date()
+                ),
+                registration_id: Some(due.id),
+            });
+            escalated += u64::from(
+                self.record(
+                    &due,
+                    change,
+                    why,
+                    "response_sla_breached",
+                    notes.collect(),
+                    now,
+                )
+                .await?,
+            );
+        }
+        Ok(escalated)
+    }
+
+    /// Reminds each partner whose approved registration's first meeting is
+    /// due within the program's reminder days and not yet logged. Returns
+    /// how many registrations were reminded of.
+    pub async fn remind_meetings(&self, program: &Program, now: OffsetDateTime) -> Result<u64> {
+        let ahead = Duration::days(i64::from(program.notify.meeting_reminder_days));
+        let coming = self
+            .due(
+                "r.status = 'approved' AND r.first_meeting_at IS NULL AND r.meeting_due <= $1",
+                now + ahead,
+                "r.meeting_due",
+                "meeting_reminded",
+            )
+            .await?;
+        let mut reminded = 0;
+        for due in coming.into_iter().filter(|d| d.at > now) {
+            let case = CaseNumber(due.id);
+            let change = Change::MeetingReminded {
+                meeting_due: due.at,
+            };
+            let why = format!("{case}: first meeting due by {}", due.at.date());
+            let notes = self.partner_emails(due.partner).await?.into_iter().map(|to| NewNotification {
+                kind: "meeting_reminded".into(),
+                recipient: to,
+                subject: format!("{case}: log your first meeting with {} by {}", due.company, due.at.date()),
+                body: format!(
+                    "Your registration {case} of {} is approved and protected, and its first customer meeting \
+                     is due by {}.\nNext step: once the meeting is held, log it (reply to this message or use \
+                     your status page); without it the protection ends on that date.\n",
+                    due.company,
+                    due.at.date()
+                ),
+                registration_id: Some(due.id),
+            });
+            reminded += u64::from(
+                self.record(&due, change, why, "meeting_reminded", notes.collect(), now)
+                    .await?,
+            );
+        }
+        Ok(reminded)
+    }
+
+    /// Registrations matching `condition` (`$1` is `bound`) with no event of
+    /// `kind` yet, oldest `at` first.
+    async fn due(
+        &self,
+        condition: &str,
+        bound: OffsetDateTime,
+        at: &str,
+        kind: &str,
+    ) -> Result<Vec<Due>> {
+        let sql = format!(
+            "SELECT r.id, r.partner_id, p.name AS partner_name, p.tier, r.company_name, {at} AS at \
+             FROM registrations r JOIN partners p ON p.id = r.partner_id WHERE {condition} \
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.registration_id = r.id AND e.kind = $2) \
+             ORDER BY {at} LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(bound))
+            .bind(kind)
+            .bind(BATCH)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(due_from_row).collect()
+    }
+
+    /// Records the event and queues the messages in one transaction, unless
+    /// another process recorded it first. Returns whether this one did.
+    async fn record(
+        &self,
+        due: &Due,
+        change: Change,
+        why: String,
+        kind: &str,
+        notes: Vec<NewNotification>,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        self.lock_keys(&mut tx, &[&format!("{kind}:{}", due.id)])
+            .await?;
+        let done =
+            sqlx::query("SELECT 1 AS done FROM events WHERE registration_id = $1 AND kind = $2")
+                .bind(due.id.0)
+                .bind(kind)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if done.is_some() {
+            return Ok(false);
+        }
+        let event = NewEvent::new(change, why)
+            .on_registration(due.id)
+            .on_partner(due.partner);
+        events::append(&mut tx, &Actor::System, now, &[event]).await?;
+        notify::queue(&mut tx, &notes, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The partner's people's addresses: each gets its own copy, and none
+    /// sees another partner's registrations.
+    async fn partner_emails(&self, partner: PartnerId) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT email FROM partner_users WHERE partner_id = $1 ORDER BY id")
+            .bind(partner.0)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(|row| row.text("email")).collect()
+    }
+}
+
+fn due_from_row(row: &AnyRow) -> Result<Due> {
+    Ok(Due {
+        id: RegistrationId(row.int("id")?),
+        partner: PartnerId(row.int("partner_id")?),
+        partner_name: row.text("partner_name")?,
+        tier: row.text("tier")?,
+        company: row.text("company_name")?,
+        at: row.at("at")?,
+    })
+}
