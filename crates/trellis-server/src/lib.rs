@@ -8,6 +8,7 @@ mod input;
 pub mod intake;
 pub mod mail;
 pub mod metric_input;
+mod outbox;
 mod problem;
 pub mod sweep;
 pub mod tokens;

@@ -227,3 +227,36 @@ async fn a_real_smtp_conversation_registers_and_refuses_other_recipients() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_reply_the_relay_refused_goes_out_with_a_later_sweep() {
+    for db in backends() {
+        let folder = tempfile::tempdir().expect("dir");
+        let outbox = folder.path().join("outbox");
+        // A file where the outbox folder should be: sending fails.
+        std::fs::write(&outbox, "in the way").expect("blocker");
+        let mailer = trellis_server::mail::Mailer::outbox(outbox.clone());
+        let program = trellis_domain::program::Program::default();
+        let app = TestApp::spawn_tuned(db, program, |state| state.mailer = mailer).await;
+        partner(&app).await;
+        let (status, answer) = send(&app, message("plain.eml"), "message/rfc822").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{db:?}: the registration stands: {answer}"
+        );
+
+        std::fs::remove_file(&outbox).expect("blocker goes");
+        std::fs::create_dir(&outbox).expect("outbox");
+        app.advance(time::Duration::minutes(2));
+        trellis_server::sweep::run_once(&app.state).await;
+        let sent: Vec<_> = std::fs::read_dir(&outbox).expect("dir").collect();
+        assert_eq!(sent.len(), 1, "{db:?}");
+        let path = sent[0].as_ref().expect("entry").path();
+        let reply = std::fs::read_to_string(path).expect("reply");
+        assert!(
+            reply.contains("REG-000001") && reply.contains("In-Reply-To:"),
+            "{reply}"
+        );
+    }
+}

@@ -211,14 +211,24 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
             .notifications_to("partners@vendor.com")
             .await
             .expect("notes");
-        let dead = app.store.dead_notifications().await.expect("dead");
-        assert_eq!((dead.len(), dead[0].attempts), (1, 8), "{db:?}: {notes:?}");
-        assert!(dead[0].subject.contains(&format!("REG-{other:06}")));
-        assert!(app
-            .store
-            .retry_notification(dead[0].id, app.clock.now())
-            .await
-            .expect("retry"));
+        let (_, dead) = app.get("/api/v1/notifications/dead-letter", ADMIN).await;
+        assert_eq!(dead.as_array().map(Vec::len), Some(1), "{db:?}: {notes:?}");
+        assert_eq!(dead[0]["attempts"], 8);
+        assert!(dead[0]["subject"]
+            .as_str()
+            .expect("subject")
+            .contains(&format!("REG-{other:06}")));
+        assert!(dead[0]["last_error"].is_string(), "{dead}");
+        let retry = format!("/api/v1/notifications/{}/retry", dead[0]["id"]);
+        assert_eq!(
+            app.post(&retry, ADMIN, json!({})).await.0,
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(
+            app.post(&retry, ADMIN, json!({})).await.0,
+            StatusCode::NOT_FOUND,
+            "no longer dead"
+        );
         std::fs::remove_file(&later).expect("blocker goes");
         std::fs::create_dir(&later).expect("outbox back");
         run_once(&app.state).await;

@@ -30,7 +30,7 @@ pub use error::StoreError;
 pub use events::EventRecord;
 pub use idempotency::{IdempotencyOutcome, RequestKey, StoredResponse};
 pub use intake::{IntakeEntry, Sender};
-pub use notify::Notification;
+pub use notify::{NewNotification, Notification};
 pub use partners::{NewPartner, PartnerUser};
 pub use records::{AccountRecord, ConflictRecord, RegistrationRecord};
 pub use registrations::{Registered, RegistrationFilter};

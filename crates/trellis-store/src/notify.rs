@@ -25,6 +25,7 @@ pub struct NewNotification {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub in_reply_to: Option<String>,
     pub registration_id: Option<RegistrationId>,
 }
 
@@ -36,6 +37,7 @@ pub struct Notification {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub in_reply_to: Option<String>,
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -49,25 +51,49 @@ pub(crate) async fn queue(
     tx: &mut Tx,
     notes: &[NewNotification],
     now: OffsetDateTime,
-) -> Result<()> {
+    claimed_until: Option<OffsetDateTime>,
+) -> Result<Vec<Notification>> {
+    let mut queued = Vec::with_capacity(notes.len());
     for note in notes {
-        sqlx::query(
-            "INSERT INTO notifications (kind, recipient, subject, body, status, next_at, registration_id, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $5)",
+        let row = sqlx::query(
+            "INSERT INTO notifications (kind, recipient, subject, body, in_reply_to, status, next_at, \
+             registration_id, created_at, claimed_until) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $6, $8) RETURNING *",
         )
         .bind(&note.kind)
         .bind(&note.recipient)
         .bind(&note.subject)
         .bind(&note.body)
+        .bind(note.in_reply_to.as_deref())
         .bind(micros(now))
         .bind(note.registration_id.map(|id| id.0))
-        .execute(&mut **tx)
+        .bind(claimed_until.map(micros))
+        .fetch_one(&mut **tx)
         .await?;
+        queued.push(from_row(&row)?);
     }
-    Ok(())
+    Ok(queued)
 }
 
 impl Store {
+    /// Queues one message on its own, claimed by the caller, who sends it
+    /// at once; should that fail, the sweep tries again. For answers that
+    /// follow a committed change (an intake reply), so the answer outlives
+    /// a relay that is down.
+    pub async fn queue_claimed(
+        &self,
+        note: &NewNotification,
+        now: OffsetDateTime,
+    ) -> Result<Notification> {
+        let mut tx = self.write().await?;
+        let queued = queue(&mut tx, std::slice::from_ref(note), now, Some(now + CLAIM)).await?;
+        tx.commit().await?;
+        queued
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::StoreError::Corrupt("a queued notification vanished".into()))
+    }
+
     /// Claims up to `limit` messages due for delivery. Several processes
     /// may call this at once: each message is claimed by one of them, and
     /// a claim that is not settled (a crash mid-send) lapses, so the
@@ -185,6 +211,7 @@ fn from_row(row: &AnyRow) -> Result<Notification> {
         recipient: row.text("recipient")?,
         subject: row.text("subject")?,
         body: row.text("body")?,
+        in_reply_to: row.opt_text("in_reply_to")?,
         status: row.text("status")?,
         attempts: row.int("attempts")?,
         last_error: row.opt_text("last_error")?,

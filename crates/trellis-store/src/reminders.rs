@@ -67,6 +67,7 @@ impl Store {
                      more information.\n",
                     due.company, due.partner_name, due.at.date()
                 ),
+                in_reply_to: None,
                 registration_id: Some(due.id),
             });
             escalated += u64::from(
@@ -115,6 +116,7 @@ impl Store {
                     due.company,
                     due.at.date()
                 ),
+                in_reply_to: None,
                 registration_id: Some(due.id),
             });
             reminded += u64::from(
@@ -176,7 +178,7 @@ impl Store {
             .on_registration(due.id)
             .on_partner(due.partner);
         events::append(&mut tx, &Actor::System, now, &[event]).await?;
-        notify::queue(&mut tx, &notes, now).await?;
+        notify::queue(&mut tx, &notes, now, None).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -5,6 +5,7 @@ mod accounts;
 mod conflicts;
 mod intake;
 mod json;
+mod notifications;
 mod partners;
 mod registrations;
 mod reviews;
@@ -69,6 +70,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reviews::appeal))
         .routes(routes!(reviews::decide))
         .routes(routes!(reviews::exception))
+        .routes(routes!(notifications::dead_letter))
+        .routes(routes!(notifications::retry))
         .routes(with_limit(routes!(intake::csv), intake::CSV_LIMIT))
         .routes(with_limit(
             routes!(intake::email),

@@ -58,9 +58,9 @@ pub async fn process(state: &AppState, raw: &[u8]) -> Result<EmailAnswer, ApiErr
         }
     };
     let reply = reply(state, &mail, &from, &outcome, sla_hours);
-    if let Err(e) = state.mailer.send(&reply).await {
-        tracing::error!(error = %e, "could not send the intake reply; the outcome stands");
-    }
+    // Queued before it is sent: a relay that is down delays the reply, the
+    // sweep sends it later, and the outcome stands either way.
+    crate::outbox::send_now(state, "intake_reply", &reply).await?;
     log(
         state,
         Channel::Email,

@@ -8,6 +8,8 @@ CREATE TABLE notifications (
     recipient    TEXT NOT NULL,
     subject      TEXT NOT NULL,
     body         TEXT NOT NULL,
+    -- The Message-ID a reply answers, so mail clients thread it.
+    in_reply_to  TEXT,
     -- pending, sent or dead.
     status       TEXT NOT NULL,
     attempts     BIGINT NOT NULL DEFAULT 0,
