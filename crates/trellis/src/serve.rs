@@ -27,7 +27,8 @@ pub struct ServeArgs {
     /// Let admins set the server's time (POST /api/v1/test-clock).
     #[arg(long)]
     pub test_clock: bool,
-    /// Seconds between expiry sweeps.
+    /// Seconds between sweeps (expiries, exception lapses, escalations,
+    /// reminders, notification delivery).
     #[arg(long, default_value_t = 30)]
     pub sweep_seconds: u64,
     /// The URL partners reach this server at, for links in mail and for
