@@ -163,11 +163,6 @@ impl Store {
         tx.commit().await?;
         Ok(appeal)
     }
-
-    pub async fn appeal(&self, id: i64) -> Result<AppealRecord> {
-        let mut conn = self.reader.acquire().await?;
-        load(&mut conn, id).await
-    }
 }
 
 async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<AppealRecord> {

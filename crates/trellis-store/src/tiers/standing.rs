@@ -78,12 +78,6 @@ impl Store {
         );
         Ok((standing, card))
     }
-
-    /// A partner's tier state.
-    pub async fn standing(&self, partner: PartnerId) -> Result<PartnerStanding> {
-        let mut conn = self.reader.acquire().await?;
-        load(&mut conn, partner).await
-    }
 }
 
 pub(crate) async fn load(conn: &mut AnyConnection, id: PartnerId) -> Result<PartnerStanding> {
