@@ -14,15 +14,7 @@ fn at(value: &serde_json::Value) -> OffsetDateTime {
 
 async fn submitted(app: &TestApp, company: &str, domain: &str) -> (i64, i64) {
     let partner = app.partner(&format!("{company} partner"), "reseller").await;
-    let (status, body) = app
-        .post(
-            "/api/v1/registrations",
-            ADMIN,
-            lead_for(partner, company, domain),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{:?}: {body}", app.db);
-    (partner, body["id"].as_i64().expect("id"))
+    (partner, app.register(partner, company, domain).await)
 }
 
 async fn decide(

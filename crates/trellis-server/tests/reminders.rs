@@ -9,24 +9,12 @@ use time::Duration;
 use trellis_domain::program::Program;
 use trellis_server::mail::Mailer;
 use trellis_server::sweep::run_once;
-use trellis_testkit::{backends, event_kinds, lead_for, TestApp, ADMIN_TOKEN as ADMIN};
+use trellis_testkit::{backends, event_kinds, TestApp, ADMIN_TOKEN as ADMIN};
 
 const PROGRAM: &str = "[notify]\nescalation_email = \"partners@vendor.com\"\n";
 
 fn program() -> Program {
     Program::parse(PROGRAM).expect("program").program
-}
-
-async fn registered(app: &TestApp, partner: i64, company: &str, domain: &str) -> i64 {
-    let (status, body) = app
-        .post(
-            "/api/v1/registrations",
-            ADMIN,
-            lead_for(partner, company, domain),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_i64().expect("id")
 }
 
 async fn kinds(app: &TestApp, id: i64) -> Vec<String> {
@@ -47,14 +35,10 @@ async fn a_registration_past_its_tier_response_sla_is_escalated_once() {
         let registered_tier = app.partner("Northwind", "reseller").await;
         let body = json!({"name": "Contoso", "kind": "reseller", "tier": "elite"});
         let (_, elite) = app.post("/api/v1/partners", ADMIN, body).await;
-        let slow = registered(&app, registered_tier, "Acme Inc.", "acme.com").await;
-        let fast = registered(
-            &app,
-            elite["id"].as_i64().expect("id"),
-            "Globex",
-            "globex.com",
-        )
-        .await;
+        let slow = app.register(registered_tier, "Acme Inc.", "acme.com").await;
+        let fast = app
+            .register(elite["id"].as_i64().expect("id"), "Globex", "globex.com")
+            .await;
 
         app.advance(Duration::hours(25));
         run_once(&app.state).await;
@@ -97,8 +81,8 @@ async fn a_partner_is_reminded_once_before_its_first_meeting_is_due() {
             .post(&format!("/api/v1/partners/{partner}/users"), ADMIN, user)
             .await;
         assert_eq!(status, StatusCode::CREATED);
-        let id = registered(&app, partner, "Acme Inc.", "acme.com").await;
-        let met = registered(&app, partner, "Globex", "globex.com").await;
+        let id = app.register(partner, "Acme Inc.", "acme.com").await;
+        let met = app.register(partner, "Globex", "globex.com").await;
         for reg in [id, met] {
             let path = format!("/api/v1/registrations/{reg}/decision");
             let (status, _) = app.post(&path, ADMIN, json!({"decision": "approve"})).await;
@@ -161,7 +145,7 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
         let mailer = Mailer::outbox(later.clone());
         let app = TestApp::spawn_tuned(db, program(), |state| state.mailer = mailer).await;
         let partner = app.partner("Northwind", "reseller").await;
-        registered(&app, partner, "Acme Inc.", "acme.com").await;
+        app.register(partner, "Acme Inc.", "acme.com").await;
         app.advance(Duration::hours(49));
         run_once(&app.state).await;
         let queued = app
@@ -200,7 +184,7 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
 
         std::fs::remove_dir_all(&later).expect("outbox goes");
         std::fs::write(&later, "in the way").expect("blocker");
-        let other = registered(&app, partner, "Globex", "globex.com").await;
+        let other = app.register(partner, "Globex", "globex.com").await;
         app.advance(Duration::hours(49));
         for _ in 0..8 {
             run_once(&app.state).await;

@@ -189,6 +189,14 @@ impl TestApp {
         body["id"].as_i64().expect("partner id")
     }
 
+    /// Registers a lead for `partner` as admin and returns its id.
+    pub async fn register(&self, partner: i64, company: &str, domain: &str) -> i64 {
+        let body = lead_for(partner, company, domain);
+        let (status, body) = self.post("/api/v1/registrations", ADMIN_TOKEN, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{:?}: {body}", self.db);
+        body["id"].as_i64().expect("registration id")
+    }
+
     /// Creates a partner token and returns the secret.
     pub async fn partner_token(&self, partner: i64) -> String {
         let (status, body) = self
