@@ -1,7 +1,8 @@
 //! The background sweep: expires registrations whose deadlines passed,
 //! lapses tier exceptions whose end date came, escalates registrations past
-//! their response SLA, reminds partners of first meetings coming due, and
-//! delivers queued notifications. Reads are correct without it (each read
+//! their response SLA, reminds partners of first meetings coming due, sends
+//! weekly summaries and the quarterly review reminder, and delivers queued
+//! notifications. Reads are correct without it (each read
 //! applies a due expiry, and an exception past its date no longer counts);
 //! the sweep makes sure tiers, the event log, lists and people catch up
 //! even when nobody looks. Every step works from stored state, so several
@@ -12,7 +13,10 @@ use std::time::Duration;
 
 pub fn spawn(state: AppState, every: Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        // The first sweep comes one interval after start, not at once: a
+        // process that just started (or a test that just set its clock)
+        // has nothing overdue that cannot wait that long.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -35,6 +39,9 @@ pub async fn run_once(state: &AppState) {
         "meetings reminded",
         store.remind_meetings(program, now).await,
     );
+    report("weekly summaries", store.send_weekly_summaries(now).await);
+    let review = store.remind_review(program, now).await.map(u64::from);
+    report("review reminders", review);
     report(
         "notifications sent",
         crate::outbox::deliver_due(state).await,

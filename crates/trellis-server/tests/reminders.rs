@@ -24,6 +24,25 @@ async fn kinds(app: &TestApp, id: i64) -> Vec<String> {
     event_kinds(&events)
 }
 
+/// Runs and publishes a review, so no reminder that it is due goes out.
+async fn publish_review(app: &TestApp, quarter: &str) {
+    let (status, review) = app
+        .post("/api/v1/reviews", ADMIN, json!({"quarter": quarter}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{review}");
+    let path = format!("/api/v1/reviews/{}/publish", review["id"]);
+    assert_eq!(app.post(&path, ADMIN, json!({})).await.0, StatusCode::OK);
+}
+
+/// The mails sent to `to` whose text contains `about`.
+fn mails(app: &TestApp, to: &str, about: &str) -> Vec<String> {
+    let to = format!("To: {to}");
+    app.sent_mail()
+        .into_iter()
+        .filter(|m| m.contains(&to) && m.contains(about))
+        .collect()
+}
+
 fn count(kinds: &[String], kind: &str) -> usize {
     kinds.iter().filter(|k| *k == kind).count()
 }
@@ -60,7 +79,7 @@ async fn a_registration_past_its_tier_response_sla_is_escalated_once() {
         let sent: Vec<_> = app
             .sent_mail()
             .into_iter()
-            .filter(|m| m.contains("To: partners@vendor.com"))
+            .filter(|m| m.contains("To: partners@vendor.com") && m.contains("response time"))
             .collect();
         assert_eq!(sent.len(), 2, "{db:?}: one escalation each: {sent:?}");
         assert!(
@@ -124,7 +143,7 @@ async fn a_partner_is_reminded_once_before_its_first_meeting_is_due() {
         let reminders: Vec<_> = app
             .sent_mail()
             .into_iter()
-            .filter(|m| m.contains("To: bob@northwind.com"))
+            .filter(|m| m.contains("To: bob@northwind.com") && m.contains("log your first meeting"))
             .collect();
         assert_eq!(reminders.len(), 1, "{reminders:?}");
         assert!(
@@ -146,6 +165,7 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
         let app = TestApp::spawn_tuned(db, program(), |state| state.mailer = mailer).await;
         let partner = app.partner("Northwind", "reseller").await;
         app.register(partner, "Acme Inc.", "acme.com").await;
+        publish_review(&app, "2025-Q4").await;
         app.advance(Duration::hours(49));
         run_once(&app.state).await;
         let queued = app
@@ -220,6 +240,96 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
             std::fs::read_dir(&later).expect("dir").count(),
             1,
             "the dead letter went out on retry"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_partner_gets_one_summary_a_week_of_its_own_open_registrations() {
+    for db in backends() {
+        let app = TestApp::spawn_with(db, program()).await;
+        let partner = app.partner("Northwind", "reseller").await;
+        let other = app.partner("Contoso", "reseller").await;
+        for (who, email) in [(partner, "bob@northwind.com"), (other, "eve@contoso.com")] {
+            let user = json!({"name": "Someone", "email": email});
+            let (status, _) = app
+                .post(&format!("/api/v1/partners/{who}/users"), ADMIN, user)
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let approved = app.register(partner, "Acme Inc.", "acme.com").await;
+        app.register(partner, "Globex", "globex.com").await;
+        app.register(other, "Initech", "initech.com").await;
+        let path = format!("/api/v1/registrations/{approved}/decision");
+        assert_eq!(
+            app.post(&path, ADMIN, json!({"decision": "approve"}))
+                .await
+                .0,
+            StatusCode::OK
+        );
+
+        run_once(&app.state).await;
+        run_once(&app.state).await;
+        let summaries = mails(&app, "bob@northwind.com", "Open registrations of Northwind");
+        assert_eq!(summaries.len(), 1, "{db:?}: once a week: {summaries:?}");
+        let summary = &summaries[0];
+        assert!(
+            summary
+                .contains("REG-000001 Acme Inc.: approved; log the first meeting within 14 days"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("REG-000002 Globex: waiting for the partner team's decision"),
+            "{summary}"
+        );
+        assert!(
+            !summary.contains("Initech"),
+            "another partner's registration: {summary}"
+        );
+        assert_eq!(mails(&app, "eve@contoso.com", "Initech").len(), 1);
+
+        app.advance(Duration::days(7));
+        run_once(&app.state).await;
+        assert_eq!(
+            mails(&app, "bob@northwind.com", "Open registrations of Northwind").len(),
+            2,
+            "{db:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_partner_team_is_reminded_once_a_quarter_that_its_review_is_due() {
+    for db in backends() {
+        let app = TestApp::spawn_with(db, program()).await;
+        run_once(&app.state).await;
+        run_once(&app.state).await;
+        let due = mails(
+            &app,
+            "partners@vendor.com",
+            "The 2025-Q4 partner review is due",
+        );
+        assert_eq!(due.len(), 1, "{db:?}: {due:?}");
+
+        publish_review(&app, "2025-Q4").await;
+        app.advance(Duration::days(90));
+        run_once(&app.state).await;
+        assert_eq!(
+            mails(
+                &app,
+                "partners@vendor.com",
+                "The 2026-Q1 partner review is due"
+            )
+            .len(),
+            1
+        );
+        publish_review(&app, "2026-Q1").await;
+        app.advance(Duration::days(1));
+        run_once(&app.state).await;
+        assert_eq!(
+            mails(&app, "partners@vendor.com", "partner review is due").len(),
+            2,
+            "{db:?}"
         );
     }
 }

@@ -17,6 +17,7 @@ mod idempotency;
 mod intake;
 mod notify;
 mod partners;
+mod periodic;
 mod records;
 mod registrations;
 mod reminders;

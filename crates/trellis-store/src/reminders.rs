@@ -185,7 +185,7 @@ impl Store {
 
     /// The partner's people's addresses: each gets its own copy, and none
     /// sees another partner's registrations.
-    async fn partner_emails(&self, partner: PartnerId) -> Result<Vec<String>> {
+    pub(crate) async fn partner_emails(&self, partner: PartnerId) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT email FROM partner_users WHERE partner_id = $1 ORDER BY id")
             .bind(partner.0)
             .fetch_all(&self.reader)

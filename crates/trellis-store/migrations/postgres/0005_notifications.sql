@@ -22,3 +22,11 @@ CREATE TABLE notifications (
     sent_at      BIGINT
 );
 CREATE INDEX notifications_due ON notifications(next_at) WHERE status = 'pending';
+
+-- Periodic work done once per period (a partner's weekly summary, a
+-- quarter's review reminder), keyed by what and when: inserting the key is
+-- claiming the work, in the transaction that queues its messages.
+CREATE TABLE timers_done (
+    key     TEXT PRIMARY KEY,
+    done_at BIGINT NOT NULL
+);
