@@ -31,17 +31,11 @@ async fn partner_at(app: &TestApp, tier: &str) -> i64 {
 }
 
 async fn send(app: &TestApp, raw: Vec<u8>, content_type: &str) -> (StatusCode, Value) {
-    let response = app
-        .http
-        .post(format!("{}/api/v1/intake/email", app.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", content_type)
-        .body(raw)
-        .send()
-        .await
-        .expect("send");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let headers = [
+        ("authorization", format!("Bearer {ADMIN_TOKEN}")),
+        ("content-type", content_type.to_owned()),
+    ];
+    app.post_raw("/api/v1/intake/email", &headers, raw).await
 }
 
 #[tokio::test]

@@ -54,19 +54,16 @@ fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 
 /// Posts `body` signed with `secret` at `timestamp`, as Slack does.
 async fn post(app: &TestApp, body: &str, secret: &str, timestamp: i64) -> (StatusCode, Value) {
-    let signature = signature(secret, timestamp, body);
-    let response = app
-        .http
-        .post(format!("{}/slack/commands", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("X-Slack-Request-Timestamp", timestamp.to_string())
-        .header("X-Slack-Signature", signature)
-        .body(body.to_owned())
-        .send()
+    let headers = [
+        (
+            "content-type",
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+        ("X-Slack-Request-Timestamp", timestamp.to_string()),
+        ("X-Slack-Signature", signature(secret, timestamp, body)),
+    ];
+    app.post_raw("/slack/commands", &headers, body.to_owned())
         .await
-        .expect("send");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn say(app: &TestApp, text: &str, user: &str) -> (StatusCode, String) {
