@@ -333,3 +333,81 @@ async fn the_partner_team_is_reminded_once_a_quarter_that_its_review_is_due() {
         );
     }
 }
+
+#[tokio::test]
+async fn partners_hear_of_each_decision_on_their_own_registrations() {
+    for db in backends() {
+        let app = TestApp::spawn_with(db, program()).await;
+        let partner = app.partner("Northwind", "reseller").await;
+        let other = app.partner("Contoso", "reseller").await;
+        for (who, email) in [(partner, "bob@northwind.com"), (other, "eve@contoso.com")] {
+            let user = json!({"name": "Someone", "email": email});
+            let (status, _) = app
+                .post(&format!("/api/v1/partners/{who}/users"), ADMIN, user)
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let approved = app.register(partner, "Acme Inc.", "acme.com").await;
+        let declined = app.register(partner, "Globex", "globex.com").await;
+        let asked = app.register(partner, "Initech", "initech.com").await;
+        let decisions = [
+            (approved, json!({"decision": "approve"})),
+            (
+                declined,
+                json!({"decision": "decline", "reason": "Already a direct customer"}),
+            ),
+            (
+                asked,
+                json!({"decision": "request_info", "reason": "Which product line?"}),
+            ),
+        ];
+        for (id, decision) in decisions {
+            let path = format!("/api/v1/registrations/{id}/decision");
+            assert_eq!(app.post(&path, ADMIN, decision).await.0, StatusCode::OK);
+        }
+        run_once(&app.state).await;
+        let approval = mails(
+            &app,
+            "bob@northwind.com",
+            "Subject: REG-000001 Acme Inc.: approved",
+        );
+        assert_eq!(approval.len(), 1, "{db:?}");
+        assert!(
+            approval[0].contains("log the first meeting by 2026-01-19"),
+            "{approval:?}"
+        );
+        let decline = mails(
+            &app,
+            "bob@northwind.com",
+            "Subject: REG-000002 Globex: declined",
+        );
+        assert!(
+            decline.len() == 1 && decline[0].contains("Already a direct customer"),
+            "{decline:?}"
+        );
+        let question = mails(
+            &app,
+            "bob@northwind.com",
+            "Subject: REG-000003 Initech: more information needed",
+        );
+        assert!(
+            question.len() == 1 && question[0].contains("Which product line?"),
+            "{question:?}"
+        );
+        assert!(
+            mails(&app, "eve@contoso.com", "REG-").is_empty(),
+            "another partner hears nothing"
+        );
+
+        // No first meeting by its due date: the protection ends, and it says so.
+        app.advance(Duration::days(15));
+        run_once(&app.state).await;
+        let expired = mails(
+            &app,
+            "bob@northwind.com",
+            "Subject: REG-000001 Acme Inc.: expired",
+        );
+        assert_eq!(expired.len(), 1, "{db:?}");
+        assert!(expired[0].contains("register it again"), "{expired:?}");
+    }
+}

@@ -6,6 +6,8 @@ use crate::conflicts;
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
+use crate::notify::{self, NewNotification};
+use crate::partners;
 use crate::records::RegistrationRecord;
 use crate::registrations::{load, save_life};
 use crate::rows::micros;
@@ -18,6 +20,72 @@ use trellis_domain::ids::{PartnerId, RegistrationId};
 use trellis_domain::lifecycle::{self, Command};
 use trellis_domain::program::Program;
 use trellis_domain::tiering::Quantity;
+
+/// What a partner's people are told of a decision on its registration:
+/// the case, what happened, and the next step, about this registration only.
+struct Notice {
+    kind: &'static str,
+    registration: RegistrationId,
+    subject: String,
+    body: String,
+}
+
+impl Notice {
+    fn to(&self, recipient: String) -> NewNotification {
+        NewNotification {
+            kind: self.kind.into(),
+            recipient,
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            in_reply_to: None,
+            registration_id: Some(self.registration),
+        }
+    }
+}
+
+/// The notice for changes the partner must act on or hear of; none for
+/// the ones it made itself (answers, meetings) or that staff close.
+fn partner_notice(
+    record: &RegistrationRecord,
+    change: &trellis_domain::event::Change,
+    why: &str,
+) -> Option<Notice> {
+    use trellis_domain::event::Change as C;
+    use trellis_domain::values::day;
+    let (kind, word, next) = match change {
+        C::Approved { meeting_due, .. } => (
+            "approved",
+            "approved",
+            format!(
+                "meet the customer and log the first meeting by {}",
+                day(*meeting_due)
+            ),
+        ),
+        C::Declined { .. } => (
+            "declined",
+            "declined",
+            "nothing for now; register it again with more detail if the situation changes".into(),
+        ),
+        C::InfoRequested { .. } => (
+            "info_requested",
+            "more information needed",
+            "answer the question; the registration waits for your answer".into(),
+        ),
+        C::Expired { .. } => (
+            "expired",
+            "expired",
+            "if the opportunity is still active, register it again".into(),
+        ),
+        _ => return None,
+    };
+    let case = record.case_number();
+    Some(Notice {
+        kind,
+        registration: record.id,
+        subject: format!("{case} {}: {word}", record.company_name),
+        body: format!("{why}.\nNext step: {next}.\n"),
+    })
+}
 
 /// The metric a registration outcome feeds, so tier criteria count won
 /// deals and first meetings without anyone entering them again: a won deal
@@ -128,11 +196,17 @@ impl Store {
         save_life(tx, record.id, &life, now).await?;
         let why = explain(&record, &change);
         let change_kind = change.kind();
+        let notice = partner_notice(&record, &change, &why);
         let event = NewEvent::new(change, why)
             .on_registration(record.id)
             .on_partner(record.partner_id)
             .on_account(record.account_id);
         events::append(tx, actor, now, &[event]).await?;
+        if let Some(notice) = notice {
+            let emails = partners::user_emails(tx, record.partner_id).await?;
+            let notes: Vec<_> = emails.into_iter().map(|to| notice.to(to)).collect();
+            notify::queue(tx, &notes, now, None).await?;
+        }
         let updated = load(tx, record.id).await?;
         conflicts::react(tx, &updated, trigger, program, now).await?;
         if let Some(outcome) = outcome_metric(&updated, change_kind) {

@@ -55,6 +55,18 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<PartnerUser> {
     })
 }
 
+/// A partner's people's addresses, for messages about its own records only.
+pub(crate) async fn user_emails(
+    conn: &mut sqlx::AnyConnection,
+    partner: PartnerId,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT email FROM partner_users WHERE partner_id = $1 ORDER BY id")
+        .bind(partner.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|row| row.text("email")).collect()
+}
+
 impl Store {
     pub async fn create_partner(
         &self,

@@ -7,6 +7,7 @@
 use crate::db::{Store, Tx};
 use crate::error::Result;
 use crate::notify::{self, NewNotification};
+use crate::partners::user_emails;
 use crate::rows::{micros, RowExt};
 use time::OffsetDateTime;
 use trellis_domain::ids::{CaseNumber, PartnerId, RegistrationId};
@@ -37,9 +38,8 @@ impl Store {
             let partner = PartnerId(row.int("id")?);
             let body = self.summary(partner, &row.text("name")?, now).await?;
             let subject = format!("Your registrations this week ({period})");
-            let notes: Vec<_> = self
-                .partner_emails(partner)
-                .await?
+            let emails = user_emails(&mut *self.reader.acquire().await?, partner).await?;
+            let notes: Vec<_> = emails
                 .into_iter()
                 .map(|to| note("weekly_summary", to, subject.clone(), body.clone()))
                 .collect();

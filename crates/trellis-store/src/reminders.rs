@@ -9,6 +9,7 @@ use crate::db::Store;
 use crate::error::Result;
 use crate::events;
 use crate::notify::{self, NewNotification};
+use crate::partners::user_emails;
 use crate::rows::{micros, RowExt};
 use sqlx::any::AnyRow;
 use time::{Duration, OffsetDateTime};
@@ -105,7 +106,8 @@ impl Store {
                 meeting_due: due.at,
             };
             let why = format!("{case}: first meeting due by {}", due.at.date());
-            let notes = self.partner_emails(due.partner).await?.into_iter().map(|to| NewNotification {
+            let emails = user_emails(&mut *self.reader.acquire().await?, due.partner).await?;
+            let notes = emails.into_iter().map(|to| NewNotification {
                 kind: "meeting_reminded".into(),
                 recipient: to,
                 subject: format!("{case}: log your first meeting with {} by {}", due.company, due.at.date()),
@@ -181,16 +183,6 @@ impl Store {
         notify::queue(&mut tx, &notes, now, None).await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// The partner's people's addresses: each gets its own copy, and none
-    /// sees another partner's registrations.
-    pub(crate) async fn partner_emails(&self, partner: PartnerId) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT email FROM partner_users WHERE partner_id = $1 ORDER BY id")
-            .bind(partner.0)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(|row| row.text("email")).collect()
     }
 }
 
