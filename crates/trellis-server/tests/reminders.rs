@@ -24,6 +24,15 @@ async fn kinds(app: &TestApp, id: i64) -> Vec<String> {
     event_kinds(&events)
 }
 
+/// A reseller with one person, who receives its messages.
+async fn partner_with_user(app: &TestApp, name: &str, email: &str) -> i64 {
+    let partner = app.partner(name, "reseller").await;
+    let user = json!({"name": "Someone", "email": email});
+    let path = format!("/api/v1/partners/{partner}/users");
+    assert_eq!(app.post(&path, ADMIN, user).await.0, StatusCode::CREATED);
+    partner
+}
+
 /// Runs and publishes a review, so no reminder that it is due goes out.
 async fn publish_review(app: &TestApp, quarter: &str) {
     let (status, review) = app
@@ -94,12 +103,7 @@ async fn a_registration_past_its_tier_response_sla_is_escalated_once() {
 async fn a_partner_is_reminded_once_before_its_first_meeting_is_due() {
     for db in backends() {
         let app = TestApp::spawn_with(db, program()).await;
-        let partner = app.partner("Northwind", "reseller").await;
-        let user = json!({"name": "Bob Smith", "email": "bob@northwind.com"});
-        let (status, _) = app
-            .post(&format!("/api/v1/partners/{partner}/users"), ADMIN, user)
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
+        let partner = partner_with_user(&app, "Northwind", "bob@northwind.com").await;
         let id = app.register(partner, "Acme Inc.", "acme.com").await;
         let met = app.register(partner, "Globex", "globex.com").await;
         for reg in [id, met] {
@@ -248,15 +252,8 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
 async fn each_partner_gets_one_summary_a_week_of_its_own_open_registrations() {
     for db in backends() {
         let app = TestApp::spawn_with(db, program()).await;
-        let partner = app.partner("Northwind", "reseller").await;
-        let other = app.partner("Contoso", "reseller").await;
-        for (who, email) in [(partner, "bob@northwind.com"), (other, "eve@contoso.com")] {
-            let user = json!({"name": "Someone", "email": email});
-            let (status, _) = app
-                .post(&format!("/api/v1/partners/{who}/users"), ADMIN, user)
-                .await;
-            assert_eq!(status, StatusCode::CREATED);
-        }
+        let partner = partner_with_user(&app, "Northwind", "bob@northwind.com").await;
+        let other = partner_with_user(&app, "Contoso", "eve@contoso.com").await;
         let approved = app.register(partner, "Acme Inc.", "acme.com").await;
         app.register(partner, "Globex", "globex.com").await;
         app.register(other, "Initech", "initech.com").await;
@@ -338,15 +335,8 @@ async fn the_partner_team_is_reminded_once_a_quarter_that_its_review_is_due() {
 async fn partners_hear_of_each_decision_on_their_own_registrations() {
     for db in backends() {
         let app = TestApp::spawn_with(db, program()).await;
-        let partner = app.partner("Northwind", "reseller").await;
-        let other = app.partner("Contoso", "reseller").await;
-        for (who, email) in [(partner, "bob@northwind.com"), (other, "eve@contoso.com")] {
-            let user = json!({"name": "Someone", "email": email});
-            let (status, _) = app
-                .post(&format!("/api/v1/partners/{who}/users"), ADMIN, user)
-                .await;
-            assert_eq!(status, StatusCode::CREATED);
-        }
+        let partner = partner_with_user(&app, "Northwind", "bob@northwind.com").await;
+        partner_with_user(&app, "Contoso", "eve@contoso.com").await;
         let approved = app.register(partner, "Acme Inc.", "acme.com").await;
         let declined = app.register(partner, "Globex", "globex.com").await;
         let asked = app.register(partner, "Initech", "initech.com").await;
