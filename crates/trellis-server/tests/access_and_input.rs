@@ -392,7 +392,7 @@ async fn a_retry_after_a_lost_answer_returns_the_registration_it_created() {
         let bytes = serde_json::to_vec(&body).expect("json");
         let key = RequestKey::new(principal.key(), "retry-1".into(), &bytes);
         let draft = trellis_testkit::draft(PartnerId(partner), "Acme", Some("acme.com"));
-        let program = Program::default();
+        let program = std::sync::Arc::new(Program::default());
         let created = app
             .store
             .register(

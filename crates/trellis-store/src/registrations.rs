@@ -10,6 +10,7 @@ use crate::idempotency::{self, RequestKey};
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 use crate::rows::{micros, opt_micros, parse_day, RowExt};
 use sqlx::any::AnyRow;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use trellis_domain::conflict::{competes, same_segment};
 use trellis_domain::event::{Actor, Change, NewEvent};
@@ -53,13 +54,15 @@ impl Store {
     pub async fn register(
         &self,
         draft: &Draft,
-        program: &Program,
+        program: &Arc<Program>,
         actor: &Actor,
         now: OffsetDateTime,
         request: Option<&RequestKey>,
     ) -> Result<Registered> {
         let similar = self.similar_names(draft, program).await?;
-        let (store, draft, program) = (self.clone(), draft.clone(), program.clone());
+        // The unit runs on the committer thread, so it owns what it reads;
+        // the program is shared, not copied, on this hot path.
+        let (store, draft, program) = (self.clone(), draft.clone(), Arc::clone(program));
         let (actor, request) = (actor.clone(), request.cloned());
         self.write_unit(Box::new(move |tx| {
             Box::pin(async move {

@@ -171,7 +171,7 @@ async fn migrations_are_idempotent_and_data_survives_reconnecting() {
         let fresh = FreshDb::new(db).await;
         let store = Store::connect(&fresh.url).await.expect("store");
         let ids = partners(&store, 1).await;
-        let program = Program::default();
+        let program = Arc::new(Program::default());
         let done = store
             .register(
                 &draft(ids[0], "Hooli", Some("hooli.com")),
@@ -302,7 +302,7 @@ async fn status_links_expire_and_slack_codes_are_single_use() {
         let done = store
             .register(
                 &draft(partner, "Acme", Some("acme.com")),
-                &Program::default(),
+                &Arc::new(Program::default()),
                 &Actor::System,
                 start_time(),
                 None,

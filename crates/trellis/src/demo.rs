@@ -204,6 +204,7 @@ async fn simulate(
         token_id: 0,
         role: "manager".into(),
     };
+    let shared = std::sync::Arc::new(program.clone());
     let mut open: Vec<RegistrationId> = Vec::new();
     let mut count = 0;
     let mut day = start;
@@ -215,7 +216,7 @@ async fn simulate(
             if let Ok(done) = store
                 .register(
                     &draft,
-                    program,
+                    &shared,
                     &Actor::Partner {
                         partner_id: partner,
                     },
