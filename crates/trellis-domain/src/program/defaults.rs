@@ -39,6 +39,7 @@ impl Default for Program {
             criteria: default_criteria(&default_tiers()),
             review: ReviewRules::default(),
             benefits: default_benefits(&default_tiers()),
+            crm: None,
         }
     }
 }

@@ -35,6 +35,7 @@
 
 mod benefits;
 mod criteria;
+mod crm;
 mod defaults;
 mod intake;
 mod notify;
@@ -64,8 +65,11 @@ pub struct Program {
     pub criteria: Vec<Criterion>,
     pub review: ReviewRules,
     pub benefits: Benefits,
+    /// The CRM that is the source of truth; `None`: nothing is synced.
+    pub crm: Option<CrmConfig>,
 }
 
+pub use crm::{CrmConfig, CrmProvider, SalesforceSettings, StageOutcome, RECORD_FIELDS};
 pub use intake::{Captcha, CaptchaProvider, HubspotFields, IntakeRules};
 pub use notify::NotifyRules;
 

@@ -7,7 +7,7 @@ use super::defaults::{
 };
 use super::reader::{Diagnostics, Origin, Setting, TableReader};
 use super::{
-    benefits, criteria, intake, notify, tiers, ConfigErrors, ConflictPolicy, DedupeRules,
+    benefits, criteria, crm, intake, notify, tiers, ConfigErrors, ConflictPolicy, DedupeRules,
     ParsedProgram, Program, RegistrationRules,
 };
 use crate::tiering::{ReviewRules, WindowRule};
@@ -46,6 +46,7 @@ fn read_program(mut document: TableReader<'_, '_>) -> Program {
     let criteria = criteria::read(&mut document, &ladder);
     let review = read_review(document.section("review"));
     let benefits = benefits::read(document.section("benefits"), &ladder);
+    let crm = crm::read(document.section("crm"));
     document.finish();
     Program {
         name,
@@ -57,6 +58,7 @@ fn read_program(mut document: TableReader<'_, '_>) -> Program {
         criteria,
         review,
         benefits,
+        crm,
     }
 }
 

@@ -164,6 +164,12 @@ impl<'r, 'i> TableReader<'r, 'i> {
         }
     }
 
+    /// Whether the table is in the file (optional sections such as `[crm]`
+    /// mean something by their absence).
+    pub(crate) fn is_present(&self) -> bool {
+        self.table.is_some()
+    }
+
     /// For checks that report at other paths or refer to other lines.
     pub(crate) fn diagnostics(&mut self) -> &mut Diagnostics<'i> {
         self.diagnostics

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::tiering::{Benefits, ReviewRules};
 
+mod crm;
 mod tiering;
 
 fn rejected(text: &str) -> Vec<ConfigIssue> {
@@ -141,6 +142,7 @@ meeting_reminder_days = 5
             response_sla_hours: BTreeMap::new(),
             ..Program::default().benefits
         },
+        crm: None,
     };
     assert_eq!(accepted(text).program, expected);
 }
