@@ -16,6 +16,8 @@ pub enum Actor {
     Partner { partner_id: PartnerId },
     /// Trellis itself: sweeps, timers and rules that fire on their own.
     System,
+    /// The CRM: a stage or meeting a sales rep recorded there, read back.
+    Crm,
 }
 
 impl Actor {
@@ -25,6 +27,7 @@ impl Actor {
             Actor::Staff { token_id, .. } => format!("staff:{token_id}"),
             Actor::Partner { partner_id } => format!("partner:{partner_id}"),
             Actor::System => "system".into(),
+            Actor::Crm => "crm".into(),
         }
     }
 }

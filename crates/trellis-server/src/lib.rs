@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 pub mod clock;
+pub mod crm;
 mod input;
 pub mod intake;
 pub mod mail;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub form_limiter: Arc<web::FormLimiter>,
     /// Outbound HTTP: captcha verification, Slack follow-ups.
     pub http: reqwest::Client,
+    /// The CRM kept in step (`[crm]` in the program); none: nothing syncs.
+    pub crm: Option<Arc<crm::CrmLink>>,
 }
 
 /// Secrets from the environment: never in the program file, never logged.
@@ -88,6 +91,7 @@ impl AppState {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            crm: None,
         }
     }
 }
@@ -118,6 +122,10 @@ pub async fn start(
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     sweep::spawn(state.clone(), sweep_every);
+    if let Some(link) = state.crm.clone() {
+        crm::dispatch::spawn(state.clone(), link.clone());
+        crm::inbound::spawn_poll(state.clone(), link);
+    }
     let router = app(state);
     // The peer address feeds the open form's per-address rate limit.
     let service = router.into_make_service_with_connect_info::<SocketAddr>();

@@ -2,12 +2,10 @@
 //! request signature v3 exactly as HubSpot signs them: base64 of
 //! HMAC-SHA256(client secret, method + URI + body + timestamp).
 
-use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use trellis_domain::program::Program;
-use trellis_intake::signature::hmac_sha256;
-use trellis_testkit::{backends, Db, TestApp, ADMIN_TOKEN};
+use trellis_testkit::{backends, hubspot_v3, Db, TestApp, ADMIN_TOKEN};
 
 const SECRET: &str = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
 const PUBLIC: &str = "https://prm.vendor.example";
@@ -21,12 +19,7 @@ async fn app(db: Db) -> TestApp {
 }
 
 fn sign(uri: &str, body: &str, timestamp: i64) -> String {
-    let ts = timestamp.to_string();
-    let mac = hmac_sha256(
-        SECRET.as_bytes(),
-        &[b"POST", uri.as_bytes(), body.as_bytes(), ts.as_bytes()],
-    );
-    base64::engine::general_purpose::STANDARD.encode(mac)
+    hubspot_v3(SECRET, uri, body, timestamp)
 }
 
 async fn deliver(
@@ -35,12 +28,8 @@ async fn deliver(
     signature: &str,
     timestamp: i64,
 ) -> (StatusCode, Value) {
-    let headers = [
-        ("content-type", "application/json".to_owned()),
-        ("X-HubSpot-Request-Timestamp", timestamp.to_string()),
-        ("X-HubSpot-Signature-v3", signature.to_owned()),
-    ];
-    app.post_raw("/webhooks/hubspot", &headers, body.to_owned())
+    let signature = Some(signature.to_owned());
+    app.post_hubspot("/webhooks/hubspot", body, SECRET, signature, timestamp)
         .await
 }
 
@@ -49,10 +38,6 @@ fn altered(mut signature: String) -> String {
     let first = if signature.starts_with('A') { "B" } else { "A" };
     signature.replace_range(0..1, first);
     signature
-}
-
-fn millis(app: &TestApp) -> i64 {
-    i64::try_from(app.clock.now().unix_timestamp_nanos() / 1_000_000).expect("millis")
 }
 
 fn submission(partner: i64) -> String {
@@ -70,7 +55,7 @@ async fn a_signed_form_submission_registers_for_the_hidden_partner() {
         let app = app(db).await;
         let partner = app.partner("Northwind", "reseller").await;
         let body = submission(partner);
-        let now = millis(&app);
+        let now = app.millis();
         let (status, answer) = deliver(
             &app,
             &body,
@@ -82,6 +67,13 @@ async fn a_signed_form_submission_registers_for_the_hidden_partner() {
         assert_eq!(
             answer["results"][0]["outcome"], "registered",
             "{db:?}: {answer}"
+        );
+        let signature = sign(&format!("{PUBLIC}/webhooks/hubspot"), &body, now);
+        let (status, _) = deliver(&app, &body, &signature, now).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{db:?}: a replay is refused"
         );
         let (_, registration) = app.get("/api/v1/registrations/1", ADMIN_TOKEN).await;
         assert_eq!(
@@ -125,7 +117,7 @@ async fn forged_stale_or_misdirected_signatures_get_401_and_create_nothing() {
     let app = app(Db::Sqlite).await;
     let partner = app.partner("Northwind", "reseller").await;
     let body = submission(partner);
-    let now = millis(&app);
+    let now = app.millis();
     let uri = format!("{PUBLIC}/webhooks/hubspot");
     let stale = now - 5 * 60 * 1000 - 1;
     for (signature, timestamp, why) in [

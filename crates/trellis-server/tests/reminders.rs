@@ -219,15 +219,17 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
             .notifications_to("partners@vendor.com")
             .await
             .expect("notes");
-        let (_, dead) = app.get("/api/v1/notifications/dead-letter", ADMIN).await;
+        let (_, dead) = app.get("/api/v1/events/dead-letter", ADMIN).await;
         assert_eq!(dead.as_array().map(Vec::len), Some(1), "{db:?}: {notes:?}");
         assert_eq!(dead[0]["attempts"], 8);
-        assert!(dead[0]["subject"]
+        assert_eq!(dead[0]["consumer"], "notification");
+        assert!(dead[0]["about"]
             .as_str()
-            .expect("subject")
+            .expect("about")
             .contains(&format!("REG-{other:06}")));
-        assert!(dead[0]["last_error"].is_string(), "{dead}");
-        let retry = format!("/api/v1/notifications/{}/retry", dead[0]["id"]);
+        assert!(dead[0]["error"].is_string(), "{dead}");
+        let id = dead[0]["id"].as_str().expect("an id");
+        let retry = format!("/api/v1/events/{id}/retry");
         assert_eq!(
             app.post(&retry, ADMIN, json!({})).await.0,
             StatusCode::ACCEPTED

@@ -9,7 +9,10 @@
 mod accounts;
 mod commands;
 mod conflicts;
+mod crm;
 pub mod db;
+mod dead_letters;
+mod deliveries;
 mod error;
 mod events;
 mod group_commit;
@@ -21,11 +24,13 @@ mod periodic;
 mod records;
 mod registrations;
 mod reminders;
+mod retry;
 mod rows;
 mod tiers;
 mod tokens;
 
 pub use accounts::{AccountMatch, Candidate, NewAccount};
+pub use crm::{CrmDeadLetter, CrmState, SyncItem, SyncLag, SyncResult};
 pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use events::EventRecord;

@@ -5,6 +5,7 @@
 
 use crate::db::{Store, Tx};
 use crate::error::Result;
+use crate::retry::retry_delay;
 use crate::rows::{micros, RowExt};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -17,6 +18,8 @@ const MAX_ATTEMPTS: i64 = 8;
 const CLAIM: Duration = Duration::minutes(5);
 /// The first retry's delay; each further one doubles it.
 const FIRST_RETRY: Duration = Duration::minutes(1);
+/// No wait between attempts is longer, however many were made.
+const MAX_DELAY: Duration = Duration::hours(4);
 
 /// A message to queue.
 #[derive(Debug, Clone)]
@@ -148,8 +151,7 @@ impl Store {
         } else {
             "pending"
         };
-        let delay = FIRST_RETRY * 2_i32.pow((attempts - 1).clamp(0, 16) as u32);
-        let jitter = delay * (rand_fraction(note.id, attempts) / 4.0);
+        let delay = retry_delay(FIRST_RETRY, attempts, note.id, MAX_DELAY);
         sqlx::query(
             "UPDATE notifications SET status = $2, attempts = $3, last_error = $4, next_at = $5, \
              claimed_until = NULL WHERE id = $1",
@@ -158,7 +160,7 @@ impl Store {
         .bind(status)
         .bind(attempts)
         .bind(error)
-        .bind(micros(now + delay + jitter))
+        .bind(micros(now + delay))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -195,13 +197,6 @@ impl Store {
             .await?;
         rows.iter().map(from_row).collect()
     }
-}
-
-/// A stable fraction in 0..1 from the message and attempt: jitter that
-/// differs between messages without a random source to inject in tests.
-fn rand_fraction(id: i64, attempt: i64) -> f64 {
-    let mixed = (id as u64 ^ (attempt as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn from_row(row: &AnyRow) -> Result<Notification> {

@@ -482,7 +482,7 @@ pub(crate) async fn set_conflict(
     Ok(())
 }
 
-fn from_row(row: &AnyRow) -> Result<RegistrationRecord> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<RegistrationRecord> {
     let currency = row
         .opt_text("deal_currency")?
         .map(|c| Currency::parse(&c))

@@ -185,6 +185,32 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Posts `body` to `path` as HubSpot delivers a webhook: signed with
+    /// signature v3 over this server's public URL (unless `signature` is
+    /// given, to send a wrong one), stamped `timestamp` (Unix ms).
+    pub async fn post_hubspot(
+        &self,
+        path: &str,
+        body: &str,
+        secret: &str,
+        signature: Option<String>,
+        timestamp: i64,
+    ) -> (StatusCode, Value) {
+        let uri = format!("{}{path}", self.state.public_url);
+        let signature = signature.unwrap_or_else(|| hubspot_v3(secret, &uri, body, timestamp));
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("X-HubSpot-Request-Timestamp", timestamp.to_string()),
+            ("X-HubSpot-Signature-v3", signature),
+        ];
+        self.post_raw(path, &headers, body.to_owned()).await
+    }
+
+    /// The test clock's now in Unix milliseconds, as webhooks stamp it.
+    pub fn millis(&self) -> i64 {
+        i64::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).expect("millis")
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(token), None).await
     }
@@ -324,4 +350,16 @@ fn unfold_quoted_printable(mail: &str) -> String {
     mail.replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=")
+}
+
+/// HubSpot's request signature v3: base64(HMAC-SHA256(secret, method + URI
+/// + body + timestamp)) for a POST.
+pub fn hubspot_v3(secret: &str, uri: &str, body: &str, timestamp: i64) -> String {
+    use base64::Engine;
+    let ts = timestamp.to_string();
+    let mac = trellis_intake::signature::hmac_sha256(
+        secret.as_bytes(),
+        &[b"POST", uri.as_bytes(), body.as_bytes(), ts.as_bytes()],
+    );
+    base64::engine::general_purpose::STANDARD.encode(mac)
 }

@@ -159,23 +159,25 @@ fn account_from(
     domain_col: Option<usize>,
 ) -> Result<NewAccount, String> {
     let name = record.get(name_col).unwrap_or_default();
+    new_account(name, domain_col.and_then(|c| record.get(c)), "import")
+}
+
+/// An account from outside (a file, the CRM), validated as every account
+/// is; the error says what is wrong with it.
+pub fn new_account(name: &str, domain: Option<&str>, source: &str) -> Result<NewAccount, String> {
     let name = CompanyName::parse(name).map_err(|e| e.to_string())?;
-    let domain = match domain_col
-        .and_then(|c| record.get(c))
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
+    let domain = match domain.map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => Some(WebDomain::parse(d).map_err(|e| e.to_string())?),
         None => None,
     };
     Ok(NewAccount {
         name,
         domain,
-        source: "import".into(),
+        source: source.into(),
     })
 }
 
-async fn flush(
+pub async fn flush(
     store: &Store,
     batch: &mut Vec<NewAccount>,
     report: &mut ImportReport,

@@ -1,9 +1,11 @@
 //! The `trellis` command: serve, migrate, demo, config check, token create,
-//! import, bench.
+//! import, crm (check, pull accounts), events retry, bench.
 
 mod bench;
+mod crm;
 mod demo;
 mod demo_tiers;
+mod events;
 mod import;
 mod import_metrics;
 mod serve;
@@ -71,6 +73,12 @@ enum Command {
     /// Benchmarks, each printed beside its bare reference operation.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// The CRM: check the mapping, pull accounts.
+    #[command(subcommand)]
+    Crm(crm::CrmCommand),
+    /// The event pipeline's dead letters.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
 }
 
 #[derive(Subcommand)]
@@ -120,6 +128,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Import(cmd) => import::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Crm(cmd) => crm::run(cmd).await,
+        Command::Events(cmd) => events::run(cmd).await,
     }
 }
 

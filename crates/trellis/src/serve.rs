@@ -4,10 +4,12 @@ use crate::{load_program, DbArgs};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use trellis_domain::program::Program;
 use trellis_server::clock::Clock;
+use trellis_server::crm::CrmLink;
 use trellis_server::mail::Mailer;
 use trellis_server::{AppState, Secrets};
 
@@ -57,6 +59,10 @@ pub struct ServeArgs {
     /// An admin token to accept from the start (stored hashed).
     #[arg(long, env = "TRELLIS_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Seconds between reads of changes back from the CRM (stages,
+    /// meetings); HubSpot webhooks bring them sooner.
+    #[arg(long, default_value_t = 60)]
+    pub crm_poll_seconds: u64,
 }
 
 impl Default for ServeArgs {
@@ -109,6 +115,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", args.listen),
     };
+    state.crm = crm_link(&state.program, args.crm_poll_seconds).await?;
     if let Some(addr) = args.smtp_listen {
         let bound = trellis_server::intake::smtp::listen(state.clone(), addr).await?;
         println!(
@@ -129,4 +136,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     running.task.await??;
     Ok(())
+}
+
+/// Connects the program's CRM, if it names one, and says at start-up what
+/// the mapping names that the CRM lacks. A CRM that cannot be reached now
+/// is not fatal: the queue waits for it.
+async fn crm_link(program: &Program, poll_seconds: u64) -> anyhow::Result<Option<Arc<CrmLink>>> {
+    let Some(config) = &program.crm else {
+        return Ok(None);
+    };
+    let crm = trellis_sync::crm::connect(config).context("connecting the CRM named in [crm]")?;
+    match trellis_sync::crm::missing_properties(crm.as_ref(), config).await {
+        Ok(missing) if missing.is_empty() => {}
+        Ok(missing) => tracing::error!(
+            missing = %missing.join(", "),
+            "the [crm] mapping names properties the CRM lacks; records will be rejected until they exist (see trellis crm check)"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "the CRM could not be checked at start-up; syncing will retry")
+        }
+    }
+    let mut link = CrmLink::new(crm, config.clone());
+    link.poll_every = Duration::from_secs(poll_seconds.max(1));
+    Ok(Some(Arc::new(link)))
 }

@@ -3,9 +3,9 @@
 
 mod accounts;
 mod conflicts;
+mod events;
 mod intake;
 mod json;
-mod notifications;
 mod partners;
 mod registrations;
 mod reviews;
@@ -70,8 +70,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reviews::appeal))
         .routes(routes!(reviews::decide))
         .routes(routes!(reviews::exception))
-        .routes(routes!(notifications::dead_letter))
-        .routes(routes!(notifications::retry))
+        .routes(routes!(events::dead_letter))
+        .routes(routes!(events::retry))
+        .routes(routes!(events::crm_status))
         .routes(with_limit(routes!(intake::csv), intake::CSV_LIMIT))
         .routes(with_limit(
             routes!(intake::email),

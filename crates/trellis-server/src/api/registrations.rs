@@ -2,7 +2,7 @@
 //! commands (decision, answer, meeting, outcome).
 
 use super::json::{parse, Json, Query};
-use super::views::{CandidateView, OtherRegistration, Page, RegistrationView};
+use super::views::{CandidateView, CrmView, OtherRegistration, Page, RegistrationView};
 use crate::auth::{Caller, Staff};
 use crate::input::{money, Checker, RegistrationRequest};
 use crate::problem::{ApiError, ApiResult};
@@ -65,6 +65,9 @@ pub async fn create(
         .iter()
         .map(CandidateView::from);
     view.possible_duplicates = Some(duplicates.collect());
+    if state.crm.is_some() {
+        view.crm = Some(CrmView::pending());
+    }
     let text = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(request) = &request {
         let stored = StoredResponse {
@@ -176,10 +179,11 @@ pub async fn list(
         limit,
     };
     let records = state.store.registrations(&filter).await?;
-    let views = records
+    let mut views: Vec<_> = records
         .iter()
         .map(|r| RegistrationView::new(r, None))
         .collect();
+    with_crm(&state, &mut views).await?;
     Ok(Json(Page::new(views, limit, |v: &RegistrationView| v.id)))
 }
 
@@ -234,7 +238,22 @@ async fn detail(
         let others = others.iter().filter(|o| o.id != record.id);
         view.other_registrations = Some(others.map(OtherRegistration::from).collect());
     }
+    with_crm(state, std::slice::from_mut(&mut view)).await?;
     Ok(view)
+}
+
+/// Fills each view's `crm` from the sync queue, when a CRM is configured.
+async fn with_crm(state: &AppState, views: &mut [RegistrationView]) -> ApiResult<()> {
+    if state.crm.is_none() {
+        return Ok(());
+    }
+    let ids: Vec<_> = views.iter().map(|v| RegistrationId(v.id)).collect();
+    let mut states = state.store.crm_states(&ids).await?;
+    for view in views {
+        let known = states.remove(&view.id);
+        view.crm = Some(known.map_or_else(CrmView::pending, CrmView::from));
+    }
+    Ok(())
 }
 
 /// A registration's history: who changed what, when, and why.

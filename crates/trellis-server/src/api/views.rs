@@ -126,6 +126,42 @@ pub struct RegistrationView {
     /// Other active registrations on the same account (on detail reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_registrations: Option<Vec<OtherRegistration>>,
+    /// Where the registration stands in the CRM; null when no CRM is
+    /// configured.
+    pub crm: Option<CrmView>,
+}
+
+/// A registration's record in the CRM and whether it is up to date.
+#[derive(Serialize, ToSchema)]
+pub struct CrmView {
+    /// The CRM's id for the record, once it has one.
+    pub record_id: Option<String>,
+    /// `pending` (a change waits to be sent), `synced` or `failed` (the CRM
+    /// rejected it; see `/api/v1/events/dead-letter`).
+    pub state: String,
+    /// Why it failed or was last retried, in the CRM's words.
+    pub error: Option<String>,
+}
+
+impl CrmView {
+    /// A registration just created: the CRM has not heard of it yet.
+    pub fn pending() -> CrmView {
+        CrmView {
+            record_id: None,
+            state: "pending".into(),
+            error: None,
+        }
+    }
+}
+
+impl From<trellis_store::CrmState> for CrmView {
+    fn from(state: trellis_store::CrmState) -> Self {
+        CrmView {
+            record_id: state.record_id,
+            state: state.state,
+            error: state.error,
+        }
+    }
 }
 
 impl RegistrationView {
@@ -165,6 +201,7 @@ impl RegistrationView {
             possible_duplicates: None,
             conflict: conflict.map(ConflictSummary::from),
             other_registrations: None,
+            crm: None,
         }
     }
 }

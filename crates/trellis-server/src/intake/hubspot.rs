@@ -4,7 +4,7 @@
 //! (`--public-url`). Hidden fields name the partner and the program; the
 //! other fields map through `[intake.hubspot]` in the program file.
 
-use super::{configured, header, log, refused, submit, Outcome};
+use super::{configured, header, log, refuse_replay, refused, submit, Outcome};
 use crate::problem::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
@@ -38,6 +38,12 @@ pub async fn webhook(
     body: Bytes,
 ) -> Result<Json<Answer>, ApiError> {
     verify(&state, &uri, &headers, &body)?;
+    refuse_replay(
+        &state,
+        "hubspot",
+        header(&headers, "x-hubspot-signature-v3"),
+    )
+    .await?;
     let submissions = hubspot::parse_submission(&body, &state.program.intake.hubspot)
         .map_err(|e| ApiError::invalid("body", e.to_string()))?;
     let mut results = Vec::with_capacity(submissions.len());
@@ -48,7 +54,7 @@ pub async fn webhook(
 }
 
 /// Refuses (401, logged, nothing done) a request HubSpot did not sign.
-fn verify(
+pub(crate) fn verify(
     state: &AppState,
     uri: &axum::http::Uri,
     headers: &HeaderMap,

@@ -103,6 +103,10 @@ pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/slack/commands", axum::routing::post(slack::command))
         .route("/webhooks/hubspot", axum::routing::post(hubspot::webhook))
+        .route(
+            "/webhooks/hubspot/crm",
+            axum::routing::post(crate::crm::webhook::hubspot),
+        )
 }
 
 /// A channel's secret, or "not found" when the channel is not set up here.
@@ -119,7 +123,7 @@ fn configured<'a>(
 }
 
 /// A header's value as text, empty when absent or not text.
-fn header<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> &'h str {
+pub(crate) fn header<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> &'h str {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -131,4 +135,24 @@ fn header<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> &'h str {
 fn refused(channel: &str, reason: trellis_intake::signature::SignatureError) -> ApiError {
     tracing::warn!(%reason, channel, "refused an unsigned or stale request");
     ApiError::Unauthorized
+}
+
+/// Refuses (401, nothing done) a signed request that arrived before: a
+/// signature proves who sent it and when, not that this is its first
+/// arrival, and inside the freshness window a captured request would
+/// otherwise pass again.
+pub(crate) async fn refuse_replay(
+    state: &AppState,
+    channel: &str,
+    signature: &str,
+) -> Result<(), ApiError> {
+    let key = format!("{channel}:{signature}");
+    if state.store.first_delivery(&key, state.clock.now()).await? {
+        return Ok(());
+    }
+    tracing::warn!(
+        channel,
+        "refused a signed request that arrived before (a replay)"
+    );
+    Err(ApiError::Unauthorized)
 }

@@ -5,7 +5,7 @@
 //! <jane@acme.com>, use case` registers; `status REG-000123` reports;
 //! `link CODE` ties the Slack user to a partner user; `help` explains.
 
-use super::{configured, header, log, refused, submit, Outcome};
+use super::{configured, header, log, refuse_replay, refused, submit, Outcome};
 use crate::problem::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
@@ -35,6 +35,7 @@ pub async fn command(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     verify(&state, &headers, &body)?;
+    refuse_replay(&state, "slack", header(&headers, "x-slack-signature")).await?;
     let command = slack::parse_command(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let response_url = command.response_url.clone();
     let http = state.http.clone();

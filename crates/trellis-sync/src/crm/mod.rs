@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
+use trellis_domain::program::CrmConfig;
 
 /// One registration as the CRM should see it, already mapped to the CRM's
 /// property names (see `[crm.fields]`).
@@ -111,4 +112,33 @@ pub trait Crm: Send + Sync {
 
     /// HTTP calls made so far, for the benchmark and for staff.
     fn calls(&self) -> u64;
+}
+
+/// The properties the mapping names that the CRM lacks, per object, as
+/// `object: property` lines; empty when the mapping is sound. For
+/// `trellis crm check` and start-up.
+pub async fn missing_properties(
+    crm: &dyn Crm,
+    config: &CrmConfig,
+) -> Result<Vec<String>, CrmError> {
+    let mut missing = Vec::new();
+    let objects = [
+        (&config.object, config.record_properties()),
+        (&config.account_object, config.account_properties()),
+    ];
+    for (object, wanted) in objects {
+        let known = crm.properties(object).await?;
+        missing.extend(
+            wanted
+                .into_iter()
+                .filter(|name| !known.iter().any(|k| k == name))
+                .map(|name| format!("{object}: {name}")),
+        );
+    }
+    Ok(missing)
+}
+
+/// The program's CRM, with its secrets from the environment.
+pub fn connect(config: &CrmConfig) -> anyhow::Result<std::sync::Arc<dyn Crm>> {
+    anyhow::bail!("no connector for {} yet", config.provider.as_str())
 }

@@ -4,6 +4,7 @@
 //! number measured another day.
 
 mod companies;
+mod crm_sync;
 mod csv_import;
 mod dedupe;
 mod registrations;
@@ -38,6 +39,9 @@ pub enum BenchCommand {
     /// A quarterly review of many partners over many metric rows, beside one
     /// plain SQL aggregate over the same rows; and single scorecards.
     Review(review::Args),
+    /// Syncing many registrations to a local fake HubSpot, beside the
+    /// fewest calls its batch limits allow and the bare connector.
+    Crm(crm_sync::Args),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -46,6 +50,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Dedupe(args) => dedupe::run(args).await,
         BenchCommand::Csv(args) => csv_import::run(args).await,
         BenchCommand::Review(args) => review::run(args).await,
+        BenchCommand::Crm(args) => crm_sync::run(args).await,
     }
 }
 
