@@ -92,6 +92,11 @@ pub struct SalesforceSettings {
     pub username: Option<String>,
     /// Such as `v61.0`.
     pub api_version: String,
+    /// The lookup relationship from the registration object to its account
+    /// (`Account__r` for a custom lookup field `Account__c`). A registration
+    /// names its account through it by the account's External ID, so one
+    /// upsert call links them without first looking up Salesforce ids.
+    pub account_relationship: String,
 }
 
 impl CrmConfig {
@@ -107,6 +112,7 @@ impl CrmConfig {
             login_url: "https://login.salesforce.com".into(),
             username: None,
             api_version: "v61.0".into(),
+            account_relationship: "Account__r".into(),
         };
         match provider {
             CrmProvider::Hubspot => CrmConfig {
@@ -274,11 +280,23 @@ fn read_salesforce(
             );
         }
     }
+    let relationship = section.string("account_relationship", &defaults.account_relationship);
+    if let Origin::File(span) = &relationship.origin {
+        if relationship.value.trim().is_empty() {
+            let span = span.clone();
+            section.error(
+                &span,
+                "account_relationship",
+                "name the lookup relationship to the account, such as Account__r",
+            );
+        }
+    }
     section.finish();
     SalesforceSettings {
         login_url,
         username: Some(username.value).filter(|name| !name.is_empty()),
         api_version: api_version.value,
+        account_relationship: relationship.value,
     }
 }
 

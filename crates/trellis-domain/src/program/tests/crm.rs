@@ -91,3 +91,36 @@ api_version = "61"
         issues[2].message
     );
 }
+
+#[test]
+fn salesforce_settings_name_the_sign_in_and_the_account_relationship() {
+    let text = r#"
+[crm]
+provider = "salesforce"
+[crm.salesforce]
+login_url = "https://acme.my.salesforce.com/"
+username = "trellis@acme.example"
+api_version = "v62.0"
+account_relationship = "Customer__r"
+"#;
+    let crm = accepted(text).program.crm.expect("a crm");
+    assert_eq!(crm.salesforce.login_url, "https://acme.my.salesforce.com");
+    assert_eq!(
+        crm.salesforce.username.as_deref(),
+        Some("trellis@acme.example")
+    );
+    assert_eq!(crm.salesforce.api_version, "v62.0");
+    assert_eq!(crm.salesforce.account_relationship, "Customer__r");
+    let defaults = accepted("[crm]\nprovider = \"salesforce\"\n").program.crm;
+    let defaults = defaults.expect("a crm").salesforce;
+    assert_eq!(defaults.account_relationship, "Account__r");
+    assert_eq!(defaults.username, None);
+}
+
+#[test]
+fn an_empty_account_relationship_is_reported() {
+    let issues = rejected("[crm]\n[crm.salesforce]\naccount_relationship = \" \"\n");
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].key, "crm.salesforce.account_relationship");
+    assert_eq!(issues[0].line, 3);
+}
