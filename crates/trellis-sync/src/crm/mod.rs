@@ -4,6 +4,8 @@
 //! for `trellis crm check`, pages through its accounts for `trellis crm
 //! pull accounts`, and reads back stage changes and meetings.
 
+pub mod hubspot;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
