@@ -4,4 +4,5 @@
 //! can be told to fail (429 bursts, 500s, slow answers, dropped
 //! connections) so tests can show nothing is lost.
 
+pub mod hubspot;
 pub mod salesforce;

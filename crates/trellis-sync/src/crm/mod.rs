@@ -4,12 +4,13 @@
 //! for `trellis crm check`, pages through its accounts for `trellis crm
 //! pull accounts`, and reads back stage changes and meetings.
 
+pub mod hubspot;
 pub mod salesforce;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
-use trellis_domain::program::CrmConfig;
+use trellis_domain::program::{CrmConfig, CrmProvider};
 
 /// One registration as the CRM should see it, already mapped to the CRM's
 /// property names (see `[crm.fields]`).
@@ -140,7 +141,29 @@ pub async fn missing_properties(
     Ok(missing)
 }
 
-/// The program's CRM, with its secrets from the environment.
+/// The program's CRM, with its secrets from the environment:
+/// `TRELLIS_HUBSPOT_TOKEN` for HubSpot; for Salesforce the client id and
+/// either the client secret or the JWT key file (see
+/// [`salesforce::Credentials::from_env`]).
 pub fn connect(config: &CrmConfig) -> anyhow::Result<std::sync::Arc<dyn Crm>> {
-    anyhow::bail!("no connector for {} yet", config.provider.as_str())
+    Ok(match config.provider {
+        CrmProvider::Hubspot => {
+            let token = std::env::var(HUBSPOT_TOKEN)
+                .ok()
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{HUBSPOT_TOKEN} is not set: set it to the private app's access token (or an OAuth access token)"
+                    )
+                })?;
+            std::sync::Arc::new(hubspot::HubSpot::new(config, token))
+        }
+        CrmProvider::Salesforce => {
+            let credentials = salesforce::Credentials::from_env(config)?;
+            std::sync::Arc::new(salesforce::Salesforce::new(config, credentials))
+        }
+    })
 }
+
+/// Where the HubSpot token comes from.
+pub const HUBSPOT_TOKEN: &str = "TRELLIS_HUBSPOT_TOKEN";

@@ -22,7 +22,7 @@ use trellis_server::crm::CrmLink;
 use trellis_server::intake::csv::Importer;
 use trellis_server::AppState;
 use trellis_store::{NewPartner, Store};
-use trellis_sync::crm::hubspot::{HubSpot, ASSOCIATION_LIMIT, BATCH_LIMIT};
+use trellis_sync::crm::hubspot::{HubSpot, ASSOCIATION_BATCH_LIMIT, BATCH_LIMIT};
 use trellis_sync::crm::{Crm, Record};
 
 #[derive(clap::Args)]
@@ -78,7 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     println!(
         "{:<52} {:>10} calls",
-        format!("minimum the batch limits allow ({BATCH_LIMIT} per upsert, {ASSOCIATION_LIMIT} per association call)"),
+        format!("minimum the batch limits allow ({BATCH_LIMIT} per upsert, {ASSOCIATION_BATCH_LIMIT} per association call)"),
         thousands(minimum)
     );
     anyhow::ensure!(
@@ -109,7 +109,7 @@ fn minimum_calls(registrations: u64, companies: u64) -> u64 {
     let batches = |n: u64, limit: usize| n.div_ceil(limit as u64);
     batches(companies, BATCH_LIMIT)
         + batches(registrations, BATCH_LIMIT)
-        + batches(registrations, ASSOCIATION_LIMIT)
+        + batches(registrations, ASSOCIATION_BATCH_LIMIT)
 }
 
 /// Registers one lead per company through the CSV importer (the real
