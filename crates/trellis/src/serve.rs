@@ -26,9 +26,11 @@ pub struct ServeArgs {
     /// Load the demo program into an empty database first.
     #[arg(long)]
     pub demo: bool,
-    /// Let admins set the server's time (POST /api/v1/test-clock).
-    #[arg(long)]
-    pub test_clock: bool,
+    /// Let admins set the server's time (POST /api/v1/test-clock), from
+    /// START (RFC 3339) when given, so that not even the first sweep sees
+    /// the system time; otherwise from the system time.
+    #[arg(long, value_name = "START", require_equals = true, value_parser = parse_time)]
+    pub test_clock: Option<Option<OffsetDateTime>>,
     /// Seconds between sweeps (expiries, exception lapses, escalations,
     /// reminders, notification delivery).
     #[arg(long, default_value_t = 30)]
@@ -83,10 +85,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => Program::default(),
     };
     let store = args.db.open().await?;
-    let clock = if args.test_clock {
-        Clock::test(OffsetDateTime::now_utc())
-    } else {
-        Clock::system()
+    let clock = match args.test_clock {
+        Some(start) => Clock::test(start.unwrap_or_else(OffsetDateTime::now_utc)),
+        None => Clock::system(),
     };
     if let Some(secret) = &args.admin_token {
         store
@@ -159,4 +160,9 @@ async fn crm_link(program: &Program, poll_seconds: u64) -> anyhow::Result<Option
     let mut link = CrmLink::new(crm, config.clone());
     link.poll_every = Duration::from_secs(poll_seconds.max(1));
     Ok(Some(Arc::new(link)))
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|at| at.to_offset(time::UtcOffset::UTC))
 }

@@ -1,97 +1,12 @@
 //! The `trellis` binary itself: serving, durability across `kill -9`,
 //! configuration checks, tokens, imports and the demo.
 
+mod common;
+
+use common::{trellis, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use trellis_testkit::{backends, lead_for, Db, FreshDb};
-
-const ADMIN: &str = "trl_cli_test_admin";
-
-fn trellis() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
-    cmd.env_remove("DATABASE_URL").env("RUST_LOG", "warn");
-    cmd
-}
-
-/// A `trellis serve` process and the address it listens on.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db_url: &str, extra: &[&str]) -> Server {
-        let mut child = trellis()
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db_url])
-            .args(extra)
-            .env("TRELLIS_ADMIN_TOKEN", ADMIN)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn trellis serve");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        while !line.contains("http://") {
-            line.clear();
-            assert!(
-                stdout.read_line(&mut line).expect("read stdout") > 0,
-                "trellis serve exited before listening"
-            );
-        }
-        // Keep draining, so later output never meets a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        Server {
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    /// SIGKILL: no shutdown code runs at all.
-    fn kill_hard(mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reap");
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(ADMIN)
-            .json(&body)
-            .send()
-            .await
-            .expect("post");
-        (
-            response.status(),
-            response.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = reqwest::Client::new()
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .expect("get");
-        (
-            response.status(),
-            response.json().await.unwrap_or(Value::Null),
-        )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test]
 async fn an_acknowledged_registration_survives_kill_9_right_after_the_answer() {
@@ -148,6 +63,10 @@ async fn the_test_clock_route_exists_only_with_the_flag() {
         (status, body["now"].as_str()),
         (StatusCode::OK, Some("2030-01-01T00:00:00Z"))
     );
+    drop(testing);
+    let started = Server::start(&fresh.url, &["--test-clock=2029-06-01T08:00:00+02:00"]);
+    let (_, body) = started.get("/api/v1/test-clock").await;
+    assert_eq!(body["now"], "2029-06-01T06:00:00Z", "it starts at START");
 }
 
 fn fixture(name: &str) -> String {
