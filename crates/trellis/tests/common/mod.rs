@@ -30,9 +30,15 @@ pub struct Server {
 impl Server {
     /// Starts `trellis serve` on a free port and waits until it listens.
     pub fn start(db_url: &str, extra: &[&str]) -> Server {
+        Server::start_with_env(db_url, extra, &[])
+    }
+
+    /// As [`Server::start`], with more environment (secrets, say).
+    pub fn start_with_env(db_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = trellis()
             .args(["serve", "--listen", "127.0.0.1:0", "--db", db_url])
             .args(extra)
+            .envs(env.iter().copied())
             .env("TRELLIS_ADMIN_TOKEN", ADMIN)
             .stdout(Stdio::piped())
             .spawn()
