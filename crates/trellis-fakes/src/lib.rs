@@ -3,3 +3,5 @@
 //! rate-limit answers on a local port, keeps what it is sent in memory, and
 //! can be told to fail (429 bursts, 500s, slow answers, dropped
 //! connections) so tests can show nothing is lost.
+
+pub mod slack;

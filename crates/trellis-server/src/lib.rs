@@ -10,6 +10,7 @@ pub mod mail;
 pub mod metric_input;
 mod outbox;
 mod problem;
+mod slack_webhook;
 pub mod sweep;
 pub mod tokens;
 mod web;
@@ -23,8 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use trellis_domain::channels::SlackWebhook;
 use trellis_domain::program::Program;
-use trellis_store::Store;
+use trellis_store::{Store, TeamChannels};
 
 pub use api::openapi;
 
@@ -58,6 +60,8 @@ pub struct Secrets {
     pub hubspot_client_secret: Option<String>,
     /// `TRELLIS_CAPTCHA_SECRET`, else `[intake.captcha] secret`.
     pub captcha_secret: Option<String>,
+    /// `TRELLIS_SLACK_WEBHOOK_URL`: the partner team's Slack channel.
+    pub slack_webhook_url: Option<SlackWebhook>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -67,6 +71,7 @@ impl std::fmt::Debug for Secrets {
             .field("slack_signing_secret", &set(&self.slack_signing_secret))
             .field("hubspot_client_secret", &set(&self.hubspot_client_secret))
             .field("captcha_secret", &set(&self.captcha_secret))
+            .field("slack_webhook_url", &self.slack_webhook_url.is_some())
             .finish()
     }
 }
@@ -88,6 +93,15 @@ impl AppState {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+        }
+    }
+
+    /// Where the partner team hears of what needs a person: the program's
+    /// escalation address, and its Slack channel when one is configured.
+    pub fn team_channels(&self) -> TeamChannels {
+        TeamChannels {
+            email: self.program.notify.escalation_email.clone(),
+            slack: self.secrets.slack_webhook_url.is_some(),
         }
     }
 }
