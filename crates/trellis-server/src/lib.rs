@@ -66,12 +66,18 @@ pub struct Secrets {
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |s: &Option<String>| if s.is_some() { "set" } else { "unset" };
+        fn set<T>(secret: &Option<T>) -> &'static str {
+            if secret.is_some() {
+                "set"
+            } else {
+                "unset"
+            }
+        }
         f.debug_struct("Secrets")
             .field("slack_signing_secret", &set(&self.slack_signing_secret))
             .field("hubspot_client_secret", &set(&self.hubspot_client_secret))
             .field("captcha_secret", &set(&self.captcha_secret))
-            .field("slack_webhook_url", &self.slack_webhook_url.is_some())
+            .field("slack_webhook_url", &set(&self.slack_webhook_url))
             .finish()
     }
 }
