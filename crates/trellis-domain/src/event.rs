@@ -145,6 +145,12 @@ pub enum Change {
         #[serde(with = "time::serde::rfc3339")]
         meeting_due: OffsetDateTime,
     },
+    /// A partner chose how it hears of its registrations; whether a Slack
+    /// webhook is set, never the URL.
+    NotifyChannelsSet {
+        notify_via: String,
+        slack_webhook: bool,
+    },
 }
 
 impl Change {
@@ -176,6 +182,7 @@ impl Change {
             Change::ExceptionLapsed { .. } => "exception_lapsed",
             Change::ResponseSlaBreached { .. } => "response_sla_breached",
             Change::MeetingReminded { .. } => "meeting_reminded",
+            Change::NotifyChannelsSet { .. } => "notify_channels_set",
         }
     }
 }

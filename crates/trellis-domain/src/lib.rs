@@ -4,6 +4,7 @@
 //! database, no HTTP, no clock. That keeps every rule testable in microseconds
 //! and every decision explainable from the events it returns.
 
+pub mod channels;
 pub mod conflict;
 pub mod dedupe;
 pub mod error;

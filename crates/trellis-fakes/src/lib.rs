@@ -6,3 +6,4 @@
 
 pub mod hubspot;
 pub mod salesforce;
+pub mod slack;

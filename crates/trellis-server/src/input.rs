@@ -72,6 +72,16 @@ impl Checker {
         self.check(field, result.map_err(DomainError::from))
     }
 
+    /// Keeps the value of `result`, or records its error's message under
+    /// `field` (errors that say what to fix, such as a channel's).
+    pub fn parsed<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        result.map_err(|e| self.fail(field, e.to_string())).ok()
+    }
+
     /// Ends validation: the built value, or every error found.
     pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
         match (self.errors.is_empty(), build()) {

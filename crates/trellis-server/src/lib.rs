@@ -11,6 +11,7 @@ pub mod mail;
 pub mod metric_input;
 mod outbox;
 mod problem;
+mod slack_webhook;
 pub mod sweep;
 pub mod tokens;
 mod web;
@@ -24,8 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use trellis_domain::channels::SlackWebhook;
 use trellis_domain::program::Program;
-use trellis_store::Store;
+use trellis_store::{Store, TeamChannels};
 
 pub use api::openapi;
 
@@ -61,15 +63,24 @@ pub struct Secrets {
     pub hubspot_client_secret: Option<String>,
     /// `TRELLIS_CAPTCHA_SECRET`, else `[intake.captcha] secret`.
     pub captcha_secret: Option<String>,
+    /// `TRELLIS_SLACK_WEBHOOK_URL`: the partner team's Slack channel.
+    pub slack_webhook_url: Option<SlackWebhook>,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |s: &Option<String>| if s.is_some() { "set" } else { "unset" };
+        fn set<T>(secret: &Option<T>) -> &'static str {
+            if secret.is_some() {
+                "set"
+            } else {
+                "unset"
+            }
+        }
         f.debug_struct("Secrets")
             .field("slack_signing_secret", &set(&self.slack_signing_secret))
             .field("hubspot_client_secret", &set(&self.hubspot_client_secret))
             .field("captcha_secret", &set(&self.captcha_secret))
+            .field("slack_webhook_url", &set(&self.slack_webhook_url))
             .finish()
     }
 }
@@ -92,6 +103,15 @@ impl AppState {
                 .build()
                 .unwrap_or_default(),
             crm: None,
+        }
+    }
+
+    /// Where the partner team hears of what needs a person: the program's
+    /// escalation address, and its Slack channel when one is configured.
+    pub fn team_channels(&self) -> TeamChannels {
+        TeamChannels {
+            email: self.program.notify.escalation_email.clone(),
+            slack: self.secrets.slack_webhook_url.is_some(),
         }
     }
 }

@@ -28,19 +28,25 @@ pub fn spawn(state: AppState, every: Duration) {
 /// One sweep; each step's failure is logged and retried next time.
 pub async fn run_once(state: &AppState) {
     let (program, now) = (&state.program, state.clock.now());
-    let store = &state.store;
+    let (store, team) = (&state.store, &state.team_channels());
     report("expired", store.expire_due(program, now).await);
     report(
         "exceptions lapsed",
         store.lapse_exceptions(program, now).await,
     );
-    report("escalated", store.escalate_overdue(program, now).await);
+    report(
+        "escalated",
+        store.escalate_overdue(program, team, now).await,
+    );
     report(
         "meetings reminded",
         store.remind_meetings(program, now).await,
     );
-    report("weekly summaries", store.send_weekly_summaries(now).await);
-    let review = store.remind_review(program, now).await.map(u64::from);
+    report(
+        "weekly summaries",
+        store.send_weekly_summaries(program, now).await,
+    );
+    let review = store.remind_review(program, team, now).await.map(u64::from);
     report("review reminders", review);
     report(
         "notifications sent",

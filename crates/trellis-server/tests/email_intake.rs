@@ -117,7 +117,7 @@ async fn missing_fields_are_listed_and_strangers_are_politely_refused() {
         .sent_mail()
         .pop()
         .expect("reply")
-        .contains("Please reply with"));
+        .contains("please reply with the missing or corrected fields"));
 
     let stranger = String::from_utf8(message("plain.eml"))
         .expect("text")

@@ -222,7 +222,7 @@ async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_kept_as_a_de
         let (_, dead) = app.get("/api/v1/events/dead-letter", ADMIN).await;
         assert_eq!(dead.as_array().map(Vec::len), Some(1), "{db:?}: {notes:?}");
         assert_eq!(dead[0]["attempts"], 8);
-        assert_eq!(dead[0]["consumer"], "notification");
+        assert_eq!(dead[0]["consumer"], "email");
         assert!(dead[0]["about"]
             .as_str()
             .expect("about")

@@ -6,8 +6,7 @@ use crate::conflicts;
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
-use crate::notify::{self, NewNotification};
-use crate::partners;
+use crate::recipients::{self, Audience};
 use crate::records::RegistrationRecord;
 use crate::registrations::{load, save_life};
 use crate::rows::micros;
@@ -15,75 +14,57 @@ use crate::rows::RowExt as _;
 use crate::tiers::{self, NewMetric};
 use time::OffsetDateTime;
 use trellis_domain::conflict::Trigger;
-use trellis_domain::event::{Actor, NewEvent};
+use trellis_domain::event::{Actor, Change, NewEvent};
 use trellis_domain::ids::{PartnerId, RegistrationId};
 use trellis_domain::lifecycle::{self, Command};
 use trellis_domain::program::Program;
 use trellis_domain::tiering::Quantity;
+use trellis_notices::{self as notices, Case, Notice};
 
-/// What a partner's people are told of a decision on its registration:
-/// the case, what happened, and the next step, about this registration only.
-struct Notice {
-    kind: &'static str,
-    registration: RegistrationId,
-    subject: String,
-    body: String,
-}
-
-impl Notice {
-    fn to(&self, recipient: String) -> NewNotification {
-        NewNotification {
-            kind: self.kind.into(),
-            recipient,
-            subject: self.subject.clone(),
-            body: self.body.clone(),
-            in_reply_to: None,
-            registration_id: Some(self.registration),
-        }
-    }
-}
-
-/// The notice for changes the partner must act on or hear of; none for
-/// the ones it made itself (answers, meetings) or that staff close.
-fn partner_notice(
-    record: &RegistrationRecord,
-    change: &trellis_domain::event::Change,
-    why: &str,
-) -> Option<Notice> {
-    use trellis_domain::event::Change as C;
-    use trellis_domain::values::day;
-    let (kind, word, next) = match change {
-        C::Approved { meeting_due, .. } => (
-            "approved",
-            "approved",
-            format!(
-                "meet the customer and log the first meeting by {}",
-                day(*meeting_due)
-            ),
-        ),
-        C::Declined { .. } => (
-            "declined",
-            "declined",
-            "nothing for now; register it again with more detail if the situation changes".into(),
-        ),
-        C::InfoRequested { .. } => (
-            "info_requested",
-            "more information needed",
-            "answer the question; the registration waits for your answer".into(),
-        ),
-        C::Expired { .. } => (
-            "expired",
-            "expired",
-            "if the opportunity is still active, register it again".into(),
-        ),
-        _ => return None,
+/// The notice for changes the partner must act on or hear of: decisions,
+/// expiry, and a close it did not make itself; none for what it did itself
+/// (answers, meetings, its own close). About this registration only.
+fn partner_notice(record: &RegistrationRecord, change: &Change, actor: &Actor) -> Option<Notice> {
+    let case = Case {
+        number: record.case_number(),
+        company: record.company_name.clone(),
     };
-    let case = record.case_number();
-    Some(Notice {
-        kind,
-        registration: record.id,
-        subject: format!("{case} {}: {word}", record.company_name),
-        body: format!("{why}.\nNext step: {next}.\n"),
+    let by_partner = matches!(actor, Actor::Partner { .. });
+    Some(match change {
+        Change::Approved {
+            hold_until,
+            meeting_due,
+            hold_days,
+        } => Notice::Approved(notices::Approved {
+            case,
+            hold_days: *hold_days,
+            hold_until: hold_until.date(),
+            meeting_due: meeting_due.date(),
+        }),
+        Change::Declined { reason } => Notice::Declined(notices::Declined {
+            case,
+            reason: reason.clone(),
+        }),
+        Change::InfoRequested { question } => Notice::InfoRequested(notices::InfoRequested {
+            case,
+            question: question.clone(),
+        }),
+        Change::Expired { reason } => Notice::Expired(notices::Expired {
+            case,
+            reason: reason.clone(),
+        }),
+        Change::Won { amount, currency } if !by_partner => Notice::Won(notices::Won {
+            case,
+            amount: amount.as_ref().map(|a| match currency {
+                Some(c) => format!("{a} {c}"),
+                None => a.clone(),
+            }),
+        }),
+        Change::Lost { reason } if !by_partner => Notice::Lost(notices::Lost {
+            case,
+            reason: reason.clone(),
+        }),
+        _ => return None,
     })
 }
 
@@ -196,16 +177,15 @@ impl Store {
         save_life(tx, record.id, &life, now).await?;
         let why = explain(&record, &change);
         let change_kind = change.kind();
-        let notice = partner_notice(&record, &change, &why);
+        let notice = partner_notice(&record, &change, actor);
         let event = NewEvent::new(change, why)
             .on_registration(record.id)
             .on_partner(record.partner_id)
             .on_account(record.account_id);
         events::append(tx, actor, now, &[event]).await?;
         if let Some(notice) = notice {
-            let emails = partners::user_emails(tx, record.partner_id).await?;
-            let notes: Vec<_> = emails.into_iter().map(|to| notice.to(to)).collect();
-            notify::queue(tx, &notes, now, None).await?;
+            let partner = Audience::Partner(record.partner_id);
+            recipients::tell(tx, partner, &notice, &program.name, now).await?;
         }
         let updated = load(tx, record.id).await?;
         conflicts::react(tx, &updated, trigger, program, now).await?;
@@ -273,9 +253,9 @@ impl Store {
 }
 
 /// The sentence stored with a lifecycle event.
-fn explain(record: &RegistrationRecord, change: &trellis_domain::event::Change) -> String {
-    use trellis_domain::event::Change as C;
+fn explain(record: &RegistrationRecord, change: &Change) -> String {
     use trellis_domain::values::day;
+    use Change as C;
     let case = record.case_number();
     match change {
         C::Approved {

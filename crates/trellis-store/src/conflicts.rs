@@ -4,6 +4,7 @@
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
+use crate::recipients::{self, Audience};
 use crate::records::{ConflictRecord, RegistrationRecord};
 use crate::registrations::{case_list, load, save_life, set_conflict};
 use crate::rows::{micros, RowExt};
@@ -16,9 +17,11 @@ use trellis_domain::ids::{AccountId, ConflictId, RegistrationId};
 use trellis_domain::lifecycle::{self, Command};
 use trellis_domain::program::Program;
 use trellis_domain::values::Text;
+use trellis_notices::{Case, ConflictOpened, Notice};
 
 /// Puts a new registration into conflict with its competitors: joins their
-/// open conflict, or opens one. Returns the conflict, if any.
+/// open conflict, or opens one, and tells each partner whose registration
+/// is newly in conflict. Returns the conflict, if any.
 pub(crate) async fn open_or_join(
     tx: &mut Tx,
     new: &RegistrationRecord,
@@ -42,6 +45,7 @@ pub(crate) async fn open_or_join(
                 .on_registration(new.id)
                 .on_conflict(open),
         );
+        tell_in_conflict(tx, new, program, now).await?;
         return Ok(Some(open));
     }
     let policy = program.registration.conflict_policy;
@@ -59,6 +63,7 @@ pub(crate) async fn open_or_join(
     let members: Vec<RegistrationId> = claimants.iter().map(|c| c.id).collect();
     for claimant in claimants {
         set_conflict(tx, claimant.id, id).await?;
+        tell_in_conflict(tx, claimant, program, now).await?;
         let why = format!(
             "{} registered an account that {claimed} already claims; the {} policy decides",
             new.case_number(),
@@ -76,6 +81,27 @@ pub(crate) async fn open_or_join(
         );
     }
     Ok(Some(id))
+}
+
+/// Tells the partner of `claimant` that its registration is in a
+/// conflict: which of its own registrations and how the program decides,
+/// never who else claims the account.
+async fn tell_in_conflict(
+    tx: &mut Tx,
+    claimant: &RegistrationRecord,
+    program: &Program,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let notice = Notice::ConflictOpened(ConflictOpened {
+        case: Case {
+            number: claimant.case_number(),
+            company: claimant.company_name.clone(),
+        },
+        policy: program.registration.conflict_policy,
+    });
+    let partner = Audience::Partner(claimant.partner_id);
+    recipients::tell(tx, partner, &notice, &program.name, now).await?;
+    Ok(())
 }
 
 async fn open_conflict_of(

@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 use trellis_domain::ids::RegistrationId;
 
-/// How long a claim keeps other processes off a batch being sent.
-const CLAIM: Duration = Duration::minutes(2);
+/// How long a claim keeps other processes off a batch being sent: a
+/// dead process's batch waits this long for another. A call outliving its
+/// claim costs at most a repeat, which upserts make harmless.
+const CLAIM: Duration = Duration::seconds(30);
 /// The first retry's delay; each further one doubles it, up to [`MAX_DELAY`].
 const FIRST_RETRY: Duration = Duration::seconds(5);
 /// A CRM that is down for an hour is retried every few minutes, not left
@@ -104,6 +106,21 @@ impl Store {
             .map(|row| row.int("registration_id"))
             .collect::<Result<_>>()?;
         self.crm_items(&ids).await
+    }
+
+    /// Drops every claim when this is the only process that sends: on
+    /// SQLite one process runs the queue, so a claim found at start-up was
+    /// left by one that died, and its batch need not wait for it to lapse.
+    /// On PostgreSQL other processes may be sending; claims lapse instead.
+    pub async fn release_orphaned_crm_claims(&self) -> Result<u64> {
+        if self.backend != crate::db::Backend::Sqlite {
+            return Ok(0);
+        }
+        let done =
+            sqlx::query("UPDATE crm_sync SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+                .execute(&self.writer)
+                .await?;
+        Ok(done.rows_affected())
     }
 
     /// Registrations as the sync sends them, with their partner and sync

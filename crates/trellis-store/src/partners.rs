@@ -7,6 +7,7 @@ use crate::rows::{list_json, micros, RowExt};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
+use trellis_domain::channels::{NotifyVia, SlackWebhook};
 use trellis_domain::dedupe::Email;
 use trellis_domain::event::{Actor, Change, NewEvent};
 use trellis_domain::ids::{PartnerId, PartnerUserId};
@@ -21,6 +22,14 @@ pub struct NewPartner {
     pub email_domains: Vec<String>,
     pub regions: Vec<String>,
     pub segments: Vec<String>,
+}
+
+/// How a partner hears of its registrations. The webhook is a secret:
+/// it is read for delivery and otherwise shown only as a hint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartnerChannels {
+    pub notify_via: NotifyVia,
+    pub slack_webhook: Option<SlackWebhook>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +51,21 @@ pub(crate) fn partner_from_row(row: &AnyRow) -> Result<Partner> {
         email_domains: row.list("email_domains")?,
         regions: row.list("regions")?,
         segments: row.list("segments")?,
+    })
+}
+
+fn channels_from_row(row: &AnyRow) -> Result<PartnerChannels> {
+    let corrupt = |e: trellis_domain::channels::ChannelError| {
+        StoreError::Corrupt(format!("a partner's notify channels: {e}"))
+    };
+    let notify_via = NotifyVia::parse(&row.text("notify_via")?).map_err(corrupt)?;
+    let slack_webhook = match row.opt_text("slack_webhook_url")? {
+        Some(url) => Some(SlackWebhook::parse(&url).map_err(corrupt)?),
+        None => None,
+    };
+    Ok(PartnerChannels {
+        notify_via,
+        slack_webhook,
     })
 }
 
@@ -67,17 +91,43 @@ pub(crate) async fn user_emails(
     rows.iter().map(|row| row.text("email")).collect()
 }
 
+/// The channels a partner chose.
+pub(crate) async fn notify_via(
+    conn: &mut sqlx::AnyConnection,
+    partner: PartnerId,
+) -> Result<NotifyVia> {
+    let row = sqlx::query("SELECT notify_via FROM partners WHERE id = $1")
+        .bind(partner.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("partner"))?;
+    row.parsed("notify_via", |text| NotifyVia::parse(text).ok())
+}
+
 impl Store {
+    /// A partner that hears of its registrations by mail only.
     pub async fn create_partner(
         &self,
         new: &NewPartner,
         actor: &Actor,
         now: OffsetDateTime,
     ) -> Result<Partner> {
+        self.create_partner_with(new, &PartnerChannels::default(), actor, now)
+            .await
+    }
+
+    /// A partner with the channels it chose, in one transaction.
+    pub async fn create_partner_with(
+        &self,
+        new: &NewPartner,
+        channels: &PartnerChannels,
+        actor: &Actor,
+        now: OffsetDateTime,
+    ) -> Result<Partner> {
         let mut tx = self.write().await?;
         let row = sqlx::query(
-            "INSERT INTO partners (name, kind, tier, email_domains, regions, segments, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO partners (name, kind, tier, email_domains, regions, segments, created_at, \
+             notify_via, slack_webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(&new.name)
         .bind(new.kind.as_str())
@@ -86,6 +136,8 @@ impl Store {
         .bind(list_json(&new.regions))
         .bind(list_json(&new.segments))
         .bind(micros(now))
+        .bind(channels.notify_via.as_str())
+        .bind(channels.slack_webhook.as_ref().map(SlackWebhook::expose))
         .fetch_one(&mut *tx)
         .await?;
         let id = PartnerId(row.int("id")?);
@@ -125,12 +177,80 @@ impl Store {
 
     /// Partners by id, a page at a time.
     pub async fn partners(&self, after: i64, limit: i64) -> Result<Vec<Partner>> {
-        let rows = sqlx::query("SELECT * FROM partners WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = self.partner_rows(after, limit).await?;
         rows.iter().map(partner_from_row).collect()
+    }
+
+    /// [`Store::partners`] with the channels each chose.
+    pub async fn partners_with_channels(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(Partner, PartnerChannels)>> {
+        let rows = self.partner_rows(after, limit).await?;
+        rows.iter()
+            .map(|row| Ok((partner_from_row(row)?, channels_from_row(row)?)))
+            .collect()
+    }
+
+    async fn partner_rows(&self, after: i64, limit: i64) -> Result<Vec<AnyRow>> {
+        Ok(
+            sqlx::query("SELECT * FROM partners WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?,
+        )
+    }
+
+    /// How a partner hears of its registrations.
+    pub async fn partner_channels(&self, id: PartnerId) -> Result<PartnerChannels> {
+        let row = sqlx::query("SELECT notify_via, slack_webhook_url FROM partners WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound("partner"))?;
+        channels_from_row(&row)
+    }
+
+    /// Replaces how a partner hears of its registrations, recording the
+    /// change (whether a webhook is set, never the URL).
+    pub async fn set_partner_channels(
+        &self,
+        id: PartnerId,
+        channels: &PartnerChannels,
+        actor: &Actor,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE partners SET notify_via = $2, slack_webhook_url = $3 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(channels.notify_via.as_str())
+        .bind(channels.slack_webhook.as_ref().map(SlackWebhook::expose))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("partner"));
+        }
+        let via = channels.notify_via.as_str();
+        let hook = if channels.slack_webhook.is_some() {
+            "a Slack webhook is set"
+        } else {
+            "no Slack webhook is set"
+        };
+        let event = NewEvent::new(
+            Change::NotifyChannelsSet {
+                notify_via: via.to_owned(),
+                slack_webhook: channels.slack_webhook.is_some(),
+            },
+            format!("the partner now hears of its registrations by {via}; {hook}"),
+        )
+        .on_partner(id);
+        events::append(&mut tx, actor, now, &[event]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn partner_user(&self, id: PartnerUserId) -> Result<PartnerUser> {

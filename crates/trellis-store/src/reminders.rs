@@ -8,14 +8,14 @@
 use crate::db::Store;
 use crate::error::Result;
 use crate::events;
-use crate::notify::{self, NewNotification};
-use crate::partners::user_emails;
+use crate::recipients::{self, Audience, TeamChannels};
 use crate::rows::{micros, RowExt};
 use sqlx::any::AnyRow;
 use time::{Duration, OffsetDateTime};
 use trellis_domain::event::{Actor, Change, NewEvent};
 use trellis_domain::ids::{CaseNumber, PartnerId, RegistrationId};
 use trellis_domain::program::Program;
+use trellis_notices::{Case, Escalation, MeetingReminder, Notice};
 
 /// Registrations handled per run of each kind; the next run takes the rest.
 const BATCH: i64 = 200;
@@ -33,8 +33,13 @@ struct Due {
 impl Store {
     /// Records each registration still waiting for a decision past its
     /// response SLA (the partner's tier's, where the program sets one) and
-    /// tells the partner team's escalation address. Returns how many.
-    pub async fn escalate_overdue(&self, program: &Program, now: OffsetDateTime) -> Result<u64> {
+    /// tells the partner team on its channels. Returns how many.
+    pub async fn escalate_overdue(
+        &self,
+        program: &Program,
+        team: &TeamChannels,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
         let fastest = program
             .tiers
             .iter()
@@ -56,32 +61,18 @@ impl Store {
                 continue;
             }
             let change = Change::ResponseSlaBreached { sla_hours };
-            let case = CaseNumber(due.id);
-            let why = format!("{case} has waited more than {sla_hours} hours for a decision");
-            let notes = program.notify.escalation_email.iter().map(|to| NewNotification {
-                kind: "response_sla_breached".into(),
-                recipient: to.clone(),
-                subject: format!("{case} is past its {sla_hours}-hour response time"),
-                body: format!(
-                    "{case}, {} registered by {}, has waited more than {sla_hours} hours for a decision \
-                     (submitted {}).\nNext step: approve it, decline it with a reason, or ask the partner for \
-                     more information.\n",
-                    due.company, due.partner_name, due.at.date()
-                ),
-                in_reply_to: None,
-                registration_id: Some(due.id),
-            });
-            escalated += u64::from(
-                self.record(
-                    &due,
-                    change,
-                    why,
-                    "response_sla_breached",
-                    notes.collect(),
-                    now,
-                )
-                .await?,
+            let why = format!(
+                "{} has waited more than {sla_hours} hours for a decision",
+                CaseNumber(due.id)
             );
+            let notice = Notice::Escalation(Escalation {
+                case: due.case(),
+                partner: due.partner_name.clone(),
+                sla_hours,
+                submitted: due.at.date(),
+            });
+            let told = (Audience::Team(team), &notice, program);
+            escalated += u64::from(self.record(&due, change, why, told, now).await?);
         }
         Ok(escalated)
     }
@@ -101,30 +92,20 @@ impl Store {
             .await?;
         let mut reminded = 0;
         for due in coming.into_iter().filter(|d| d.at > now) {
-            let case = CaseNumber(due.id);
             let change = Change::MeetingReminded {
                 meeting_due: due.at,
             };
-            let why = format!("{case}: first meeting due by {}", due.at.date());
-            let emails = user_emails(&mut *self.reader.acquire().await?, due.partner).await?;
-            let notes = emails.into_iter().map(|to| NewNotification {
-                kind: "meeting_reminded".into(),
-                recipient: to,
-                subject: format!("{case}: log your first meeting with {} by {}", due.company, due.at.date()),
-                body: format!(
-                    "Your registration {case} of {} is approved and protected, and its first customer meeting \
-                     is due by {}.\nNext step: once the meeting is held, log it (reply to this message or use \
-                     your status page); without it the protection ends on that date.\n",
-                    due.company,
-                    due.at.date()
-                ),
-                in_reply_to: None,
-                registration_id: Some(due.id),
-            });
-            reminded += u64::from(
-                self.record(&due, change, why, "meeting_reminded", notes.collect(), now)
-                    .await?,
+            let why = format!(
+                "{}: first meeting due by {}",
+                CaseNumber(due.id),
+                due.at.date()
             );
+            let notice = Notice::MeetingReminder(MeetingReminder {
+                case: due.case(),
+                meeting_due: due.at.date(),
+            });
+            let told = (Audience::Partner(due.partner), &notice, program);
+            reminded += u64::from(self.record(&due, change, why, told, now).await?);
         }
         Ok(reminded)
     }
@@ -153,17 +134,17 @@ impl Store {
         rows.iter().map(due_from_row).collect()
     }
 
-    /// Records the event and queues the messages in one transaction, unless
+    /// Records the event and tells its audience in one transaction, unless
     /// another process recorded it first. Returns whether this one did.
     async fn record(
         &self,
         due: &Due,
         change: Change,
         why: String,
-        kind: &str,
-        notes: Vec<NewNotification>,
+        (audience, notice, program): (Audience<'_>, &Notice, &Program),
         now: OffsetDateTime,
     ) -> Result<bool> {
+        let kind = change.kind();
         let mut tx = self.write().await?;
         self.lock_keys(&mut tx, &[&format!("{kind}:{}", due.id)])
             .await?;
@@ -180,9 +161,18 @@ impl Store {
             .on_registration(due.id)
             .on_partner(due.partner);
         events::append(&mut tx, &Actor::System, now, &[event]).await?;
-        notify::queue(&mut tx, &notes, now, None).await?;
+        recipients::tell(&mut tx, audience, notice, &program.name, now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+impl Due {
+    fn case(&self) -> Case {
+        Case {
+            number: CaseNumber(self.id),
+            company: self.company.clone(),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
+use trellis_domain::channels::{SlackWebhook, SmtpUrl};
 use trellis_domain::program::Program;
 use trellis_server::clock::Clock;
 use trellis_server::crm::CrmLink;
@@ -40,7 +41,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TRELLIS_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// SMTP relay for outbound mail: smtp://user:pass@host:587 (STARTTLS)
-    /// or smtps://user:pass@host:465; without one, mail goes to --outbox.
+    /// or smtps://user:pass@host:465; wins over the program file's
+    /// [notify] smtp_url. Without either, mail goes to --outbox.
     #[arg(long, env = "TRELLIS_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Folder for outbound mail when no relay is configured (.eml files).
@@ -52,6 +54,10 @@ pub struct ServeArgs {
     /// Slack app signing secret, for POST /slack/commands.
     #[arg(long, env = "TRELLIS_SLACK_SIGNING_SECRET", hide_env_values = true)]
     pub slack_signing_secret: Option<String>,
+    /// The partner team's Slack incoming webhook, for escalations and
+    /// review reminders.
+    #[arg(long, env = "TRELLIS_SLACK_WEBHOOK_URL", hide_env_values = true)]
+    pub slack_webhook_url: Option<String>,
     /// HubSpot app client secret, for POST /webhooks/hubspot.
     #[arg(long, env = "TRELLIS_HUBSPOT_CLIENT_SECRET", hide_env_values = true)]
     pub hubspot_client_secret: Option<String>,
@@ -99,11 +105,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::demo::load_if_empty(&store, &program).await?;
     }
     let mut state = AppState::new(store, program, clock);
-    let from = format!(
-        "{} <{}>",
-        state.program.name, state.program.intake.email_address
-    );
-    state.mailer = Mailer::new(&from, args.smtp_url.as_deref(), args.outbox.clone())?;
+    state.mailer = mailer(&args, &state.program)?;
     state.secrets = Secrets {
         slack_signing_secret: args.slack_signing_secret.clone(),
         hubspot_client_secret: args.hubspot_client_secret.clone(),
@@ -111,12 +113,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .captcha_secret
             .clone()
             .or_else(|| state.program.intake.captcha.secret.clone()),
+        slack_webhook_url: args
+            .slack_webhook_url
+            .as_deref()
+            .map(SlackWebhook::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--slack-webhook-url {e}"))?,
     };
     state.public_url = match &args.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", args.listen),
     };
-    state.crm = crm_link(&state.program, args.crm_poll_seconds).await?;
+    state.crm = crm_link(&state.store, &state.program, args.crm_poll_seconds).await?;
     if let Some(addr) = args.smtp_listen {
         let bound = trellis_server::intake::smtp::listen(state.clone(), addr).await?;
         println!(
@@ -142,11 +150,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Connects the program's CRM, if it names one, and says at start-up what
 /// the mapping names that the CRM lacks. A CRM that cannot be reached now
 /// is not fatal: the queue waits for it.
-async fn crm_link(program: &Program, poll_seconds: u64) -> anyhow::Result<Option<Arc<CrmLink>>> {
+async fn crm_link(
+    store: &trellis_store::Store,
+    program: &Program,
+    poll_seconds: u64,
+) -> anyhow::Result<Option<Arc<CrmLink>>> {
     let Some(config) = &program.crm else {
         return Ok(None);
     };
     let crm = trellis_sync::crm::connect(config).context("connecting the CRM named in [crm]")?;
+    let released = store.release_orphaned_crm_claims().await?;
+    if released > 0 {
+        tracing::info!(
+            released,
+            "crm: batches an earlier process left unsent go out again"
+        );
+    }
     match trellis_sync::crm::missing_properties(crm.as_ref(), config).await {
         Ok(missing) if missing.is_empty() => {}
         Ok(missing) => tracing::error!(
@@ -165,4 +184,26 @@ async fn crm_link(program: &Program, poll_seconds: u64) -> anyhow::Result<Option
 fn parse_time(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map(|at| at.to_offset(time::UtcOffset::UTC))
+}
+
+/// The mailer: the relay from `--smtp-url`, else the program file's, else
+/// the outbox folder; the sender from the file, else the program's name at
+/// its intake address. The relay is logged without its password.
+fn mailer(args: &ServeArgs, program: &Program) -> anyhow::Result<Mailer> {
+    let flag = args
+        .smtp_url
+        .as_deref()
+        .map(SmtpUrl::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--smtp-url {e}"))?;
+    let relay = flag.or_else(|| program.notify.smtp_url.clone());
+    let from = match &program.notify.from {
+        Some(from) => from.clone(),
+        None => format!("{} <{}>", program.name, program.intake.email_address),
+    };
+    match &relay {
+        Some(relay) => tracing::info!(%relay, %from, "mail goes through the SMTP relay"),
+        None => tracing::info!(outbox = %args.outbox.display(), "mail goes to the outbox folder"),
+    }
+    Mailer::new(&from, relay.as_ref(), args.outbox.clone())
 }

@@ -34,14 +34,24 @@ async fn seed(url: &str, program: &std::path::Path, dir: &std::path::Path) {
         .expect("partner");
     let mut file = String::from("Company,Website,Contact,Email,Use case,Consent\n");
     for i in 0..REGISTRATIONS {
-        writeln!(file, "Company {i} Ltd,company{i}.com,Jo Lee,jo@company{i}.com,Evaluating,yes").expect("row");
+        writeln!(
+            file,
+            "Company {i} Ltd,company{i}.com,Jo Lee,jo@company{i}.com,Evaluating,yes"
+        )
+        .expect("row");
     }
     let csv = dir.join("leads.csv");
     std::fs::write(&csv, file).expect("csv");
     let status = trellis()
         .args(["import", "registrations"])
         .arg(&csv)
-        .args(["--partner", &partner.id.0.to_string(), "--db", url, "--config"])
+        .args([
+            "--partner",
+            &partner.id.0.to_string(),
+            "--db",
+            url,
+            "--config",
+        ])
         .arg(program)
         .stdout(std::process::Stdio::null())
         .status()
@@ -69,7 +79,10 @@ async fn a_server_killed_mid_sync_sends_every_registration_exactly_once_after_re
         let fake = FakeHubSpot::start(options).await;
         let dir = tempfile::tempdir().expect("dir");
         let program = dir.path().join("program.toml");
-        let toml = format!("[crm]\nprovider = \"hubspot\"\nbase_url = \"{}\"\n", fake.base_url());
+        let toml = format!(
+            "[crm]\nprovider = \"hubspot\"\nbase_url = \"{}\"\n",
+            fake.base_url()
+        );
         std::fs::write(&program, toml).expect("program");
         seed(&fresh.url, &program, dir.path()).await;
 
@@ -82,13 +95,19 @@ async fn a_server_killed_mid_sync_sends_every_registration_exactly_once_after_re
         .await;
         first.kill_hard();
         let at_kill = fake.records("deals").len();
-        assert!(at_kill < REGISTRATIONS, "{db:?}: killed mid-sync ({at_kill} sent)");
+        assert!(
+            at_kill < REGISTRATIONS,
+            "{db:?}: killed mid-sync ({at_kill} sent)"
+        );
 
         let second = Server::start_with_env(&fresh.url, &args, &env);
         let mut synced = 0;
         let started = Instant::now();
         while synced < REGISTRATIONS as i64 {
-            assert!(started.elapsed() < Duration::from_secs(300), "{db:?}: the sync resumed");
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "{db:?}: the sync resumed"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
             let (_, status) = second.get("/api/v1/crm/status").await;
             synced = status["queue"]["synced"].as_i64().unwrap_or(0);
@@ -100,14 +119,25 @@ async fn a_server_killed_mid_sync_sends_every_registration_exactly_once_after_re
             .iter()
             .map(|deal| deal.properties["trellis_registration_id"].clone())
             .collect();
-        assert_eq!((deals.len(), ids.len()), (REGISTRATIONS, REGISTRATIONS), "{db:?}: each arrived once");
+        assert_eq!(
+            (deals.len(), ids.len()),
+            (REGISTRATIONS, REGISTRATIONS),
+            "{db:?}: each arrived once"
+        );
         assert_eq!(fake.records("companies").len(), REGISTRATIONS, "{db:?}");
         assert_eq!(
             fake.created(),
             2 * REGISTRATIONS as u64,
             "{db:?}: no record was created twice, whatever was sent again"
         );
-        let pairs: HashSet<_> = fake.associations("deals", "companies").into_iter().collect();
-        assert_eq!(pairs.len(), REGISTRATIONS, "{db:?}: every deal is linked to its company");
+        let pairs: HashSet<_> = fake
+            .associations("deals", "companies")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            pairs.len(),
+            REGISTRATIONS,
+            "{db:?}: every deal is linked to its company"
+        );
     }
 }

@@ -1,6 +1,8 @@
-//! `[notify]`: who hears about what needs a person, and when reminders go out.
+//! `[notify]`: who hears about what needs a person, when reminders go out,
+//! and how mail leaves (the relay and the sender).
 
-use super::reader::{Origin, TableReader};
+use super::reader::{Origin, Setting, TableReader};
+use crate::channels::{check_sender, SmtpUrl};
 use crate::dedupe::Email;
 use std::ops::RangeInclusive;
 
@@ -15,6 +17,12 @@ pub struct NotifyRules {
     /// Days before `meeting_due` that the partner is reminded to log its
     /// first meeting.
     pub meeting_reminder_days: u32,
+    /// The SMTP relay; `--smtp-url` wins over it. A password written here
+    /// is the operator's choice; it never prints (see [`SmtpUrl`]).
+    pub smtp_url: Option<SmtpUrl>,
+    /// The sender of outgoing mail; the program's name and intake address
+    /// when unset.
+    pub from: Option<String>,
 }
 
 impl Default for NotifyRules {
@@ -22,6 +30,8 @@ impl Default for NotifyRules {
         NotifyRules {
             escalation_email: None,
             meeting_reminder_days: 3,
+            smtp_url: None,
+            from: None,
         }
     }
 }
@@ -45,9 +55,33 @@ pub(crate) fn read(mut section: TableReader<'_, '_>) -> NotifyRules {
             MEETING_REMINDER_DAYS,
         )
         .value;
+    let smtp_url = section.string("smtp_url", "");
+    let smtp_url = checked(&mut section, "smtp_url", smtp_url, SmtpUrl::parse);
+    let from = section.string("from", "");
+    let from = checked(&mut section, "from", from, |text| {
+        check_sender(text).map(|()| text.trim().to_owned())
+    });
     section.finish();
     NotifyRules {
         escalation_email,
         meeting_reminder_days,
+        smtp_url,
+        from,
     }
+}
+
+/// The value of an optional key written in the file, converted by `parse`;
+/// a value `parse` refuses is reported at the key's line.
+fn checked<T, E: std::fmt::Display>(
+    section: &mut TableReader<'_, '_>,
+    key: &'static str,
+    setting: Setting<String>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Option<T> {
+    let Origin::File(span) = setting.origin else {
+        return None;
+    };
+    parse(&setting.value)
+        .map_err(|e| section.error(&span, key, format!("{key} {e}")))
+        .ok()
 }

@@ -8,6 +8,7 @@ use super::*;
 use crate::tiering::{Benefits, ReviewRules};
 
 mod crm;
+mod notify;
 mod tiering;
 
 fn rejected(text: &str) -> Vec<ConfigIssue> {
@@ -133,6 +134,7 @@ meeting_reminder_days = 5
         notify: NotifyRules {
             escalation_email: Some("Partners@acme.com".into()),
             meeting_reminder_days: 5,
+            ..NotifyRules::default()
         },
         // The built-in criteria name no tier of this program.
         criteria: Vec::new(),

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 pub struct DeadLetter {
     /// What to retry: `crm-{event id}` or `notification-{id}`.
     pub id: String,
-    /// `crm` or the notification's channel.
+    /// `crm`, or the notification's channel (`email`, `slack`).
     pub consumer: String,
     pub registration_id: Option<i64>,
     /// What it was: the notification's subject, or the registration synced.
@@ -49,7 +49,7 @@ impl From<Notification> for DeadLetter {
     fn from(note: Notification) -> Self {
         DeadLetter {
             id: format!("notification-{}", note.id),
-            consumer: "notification".into(),
+            consumer: note.channel.as_str().into(),
             registration_id: None,
             about: format!("{} to {}: {}", note.kind, note.recipient, note.subject),
             error: note.last_error,

@@ -43,7 +43,7 @@ impl Modify for BearerAuth {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(partners::create, partners::list))
-        .routes(routes!(partners::get))
+        .routes(routes!(partners::get, partners::update))
         .routes(routes!(partners::add_user))
         .routes(routes!(partners::create_token))
         .routes(routes!(registrations::create, registrations::list))

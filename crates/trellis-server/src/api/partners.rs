@@ -1,4 +1,6 @@
-//! `/api/v1/partners`: the partners in the program, their users and tokens.
+//! `/api/v1/partners`: the partners in the program, their users and tokens,
+//! and how each hears of its registrations. A partner's Slack webhook URL
+//! is write-only: answers say whether one is set and show a hint.
 
 use super::json::{parse, Json, Query};
 use super::registrations::page_limit;
@@ -10,12 +12,13 @@ use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use trellis_domain::channels::{NotifyVia, SlackWebhook};
 use trellis_domain::dedupe::{Email, WebDomain};
 use trellis_domain::ids::PartnerId;
 use trellis_domain::partner::{Partner, PartnerKind};
 use trellis_domain::values::Text;
-use trellis_store::{NewPartner, PartnerUser, Role};
+use trellis_store::{NewPartner, PartnerChannels, PartnerUser, Role};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, ToSchema)]
@@ -32,6 +35,12 @@ pub struct PartnerRequest {
     regions: Vec<String>,
     #[serde(default)]
     segments: Vec<String>,
+    /// How its people hear of their registrations: email | slack | both;
+    /// email when left out.
+    notify_via: Option<String>,
+    /// The partner's Slack incoming-webhook URL (https); needed for slack
+    /// or both. Never shown again whole.
+    slack_webhook_url: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -43,10 +52,23 @@ pub struct PartnerView {
     email_domains: Vec<String>,
     regions: Vec<String>,
     segments: Vec<String>,
+    /// email | slack | both
+    notify_via: String,
+    slack_webhook: SlackWebhookView,
 }
 
-impl From<Partner> for PartnerView {
-    fn from(p: Partner) -> Self {
+/// Whether a Slack webhook is set, and enough to recognise it by: anyone
+/// holding the URL can post to the partner's channel, so it is never shown.
+#[derive(Serialize, ToSchema)]
+pub struct SlackWebhookView {
+    configured: bool,
+    /// `…/T000/B000/…XXXX`: the path before the secret and its last four
+    /// characters.
+    hint: Option<String>,
+}
+
+impl PartnerView {
+    fn new(p: Partner, channels: &PartnerChannels) -> Self {
         PartnerView {
             id: p.id.0,
             name: p.name,
@@ -55,12 +77,73 @@ impl From<Partner> for PartnerView {
             email_domains: p.email_domains,
             regions: p.regions,
             segments: p.segments,
+            notify_via: channels.notify_via.as_str().into(),
+            slack_webhook: SlackWebhookView {
+                configured: channels.slack_webhook.is_some(),
+                hint: channels.slack_webhook.as_ref().map(SlackWebhook::hint),
+            },
         }
     }
 }
 
+/// A change to how a partner hears of its registrations; a key left out
+/// keeps its value.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsRequest {
+    /// email | slack | both
+    notify_via: Option<String>,
+    /// The partner's Slack incoming-webhook URL (https); `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    slack_webhook_url: Option<Option<String>>,
+}
+
+/// Tells a key sent as `null` (`Some(None)`: remove) from one left out
+/// (`None`: keep).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// `current` with the requested changes, checking that a partner hearing
+/// by Slack has a webhook to hear on; every problem is recorded in `c`.
+fn merge_channels(
+    c: &mut Checker,
+    current: PartnerChannels,
+    notify_via: Option<&str>,
+    slack_webhook_url: Option<Option<&str>>,
+) -> Option<PartnerChannels> {
+    let notify_via = match notify_via {
+        Some(text) => c.parsed("notify_via", NotifyVia::parse(text)),
+        None => Some(current.notify_via),
+    };
+    let slack_webhook = match slack_webhook_url {
+        Some(Some(url)) => c
+            .parsed("slack_webhook_url", SlackWebhook::parse(url))
+            .map(Some),
+        Some(None) => Some(None),
+        None => Some(current.slack_webhook),
+    };
+    let (notify_via, slack_webhook) = (notify_via?, slack_webhook?);
+    if notify_via.by_slack() && slack_webhook.is_none() {
+        c.fail(
+            "slack_webhook_url",
+            format!(
+                "is needed when notify_via is {}: give the partner's Slack incoming-webhook URL, \
+                 or choose notify_via email",
+                notify_via.as_str()
+            ),
+        );
+        return None;
+    }
+    Some(PartnerChannels {
+        notify_via,
+        slack_webhook,
+    })
+}
+
 impl PartnerRequest {
-    fn validate(self, state: &AppState) -> ApiResult<NewPartner> {
+    fn validate(self, state: &AppState) -> ApiResult<(NewPartner, PartnerChannels)> {
         let mut c = Checker::default();
         let name = c.check("name", Text::parse("name", &self.name));
         let kind = PartnerKind::parse(&self.kind);
@@ -85,15 +168,22 @@ impl PartnerRequest {
                     .map(|d| d.as_str().to_owned())
             })
             .collect();
+        let channels = merge_channels(
+            &mut c,
+            PartnerChannels::default(),
+            self.notify_via.as_deref(),
+            self.slack_webhook_url.as_deref().map(Some),
+        );
         c.finish(|| {
-            Some(NewPartner {
+            let partner = NewPartner {
                 name: name?.into_string(),
                 kind: kind?,
                 tier: tier?,
                 email_domains: domains,
                 regions: self.regions,
                 segments: self.segments,
-            })
+            };
+            Some((partner, channels?))
         })
     }
 }
@@ -106,12 +196,40 @@ pub async fn create(
     Staff(staff): Staff,
     Json(r): Json<PartnerRequest>,
 ) -> ApiResult<(StatusCode, Json<PartnerView>)> {
-    let new = r.validate(&state)?;
+    let (new, channels) = r.validate(&state)?;
     let partner = state
         .store
-        .create_partner(&new, &staff.actor(), state.clock.now())
+        .create_partner_with(&new, &channels, &staff.actor(), state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(partner.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(PartnerView::new(partner, &channels)),
+    ))
+}
+
+/// Change how a partner hears of its registrations (staff): `notify_via`,
+/// and its Slack webhook URL (`null` removes it).
+#[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "partners", request_body = ChannelsRequest,
+    responses((status = 200, body = PartnerView), (status = 404, body = crate::problem::Problem),
+        (status = 422, body = crate::problem::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Path(id): Path<i64>,
+    Json(r): Json<ChannelsRequest>,
+) -> ApiResult<Json<PartnerView>> {
+    let id = PartnerId(id);
+    let partner = state.store.partner(id).await?;
+    let current = state.store.partner_channels(id).await?;
+    let mut c = Checker::default();
+    let hook = r.slack_webhook_url.as_ref().map(Option::as_deref);
+    let channels = merge_channels(&mut c, current, r.notify_via.as_deref(), hook);
+    let channels = c.finish(|| channels)?;
+    state
+        .store
+        .set_partner_channels(id, &channels, &staff.actor(), state.clock.now())
+        .await?;
+    Ok(Json(PartnerView::new(partner, &channels)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -130,10 +248,16 @@ pub async fn list(
 ) -> ApiResult<Json<Page<PartnerView>>> {
     let limit = page_limit(q.limit)?;
     let partners = match caller.0.partner_scope() {
-        Some(own) => vec![state.store.partner(own).await?],
-        None => state.store.partners(q.after.unwrap_or(0), limit).await?,
+        Some(own) => vec![with_channels(&state, own).await?],
+        None => {
+            let after = q.after.unwrap_or(0);
+            state.store.partners_with_channels(after, limit).await?
+        }
     };
-    let views = partners.into_iter().map(PartnerView::from).collect();
+    let views = partners
+        .into_iter()
+        .map(|(partner, channels)| PartnerView::new(partner, &channels))
+        .collect();
     Ok(Json(Page::new(views, limit, |p: &PartnerView| p.id)))
 }
 
@@ -146,7 +270,13 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<PartnerView>> {
     caller.may_see(PartnerId(id))?;
-    Ok(Json(state.store.partner(PartnerId(id)).await?.into()))
+    let (partner, channels) = with_channels(&state, PartnerId(id)).await?;
+    Ok(Json(PartnerView::new(partner, &channels)))
+}
+
+async fn with_channels(state: &AppState, id: PartnerId) -> ApiResult<(Partner, PartnerChannels)> {
+    let partner = state.store.partner(id).await?;
+    Ok((partner, state.store.partner_channels(id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

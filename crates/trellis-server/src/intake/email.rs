@@ -4,7 +4,6 @@
 //! missing, or a polite refusal when the address speaks for no partner.
 
 use super::{log, submit, Outcome};
-use crate::mail::OutgoingMail;
 use crate::problem::ApiError;
 use crate::AppState;
 use serde::Serialize;
@@ -12,6 +11,8 @@ use trellis_domain::dedupe::Email;
 use trellis_domain::event::Actor;
 use trellis_domain::registration::Channel;
 use trellis_intake::email::{extract_fields, parse_message, IncomingMail};
+use trellis_notices::{Case, Incomplete, Notice, Received, Refused, UnknownSender};
+use trellis_store::{NewNotification, Outgoing};
 use utoipa::ToSchema;
 
 /// The answer to one message, as `POST /api/v1/intake/email` returns it.
@@ -60,7 +61,7 @@ pub async fn process(state: &AppState, raw: &[u8]) -> Result<EmailAnswer, ApiErr
     let reply = reply(state, &mail, &from, &outcome, sla_hours);
     // Queued before it is sent: a relay that is down delays the reply, the
     // sweep sends it later, and the outcome stands either way.
-    crate::outbox::send_now(state, "intake_reply", &reply).await?;
+    crate::outbox::send_now(state, &reply).await?;
     log(
         state,
         Channel::Email,
@@ -72,7 +73,7 @@ pub async fn process(state: &AppState, raw: &[u8]) -> Result<EmailAnswer, ApiErr
     Ok(answer(outcome, missing, reply))
 }
 
-fn answer(outcome: Outcome, missing: Vec<String>, reply: OutgoingMail) -> EmailAnswer {
+fn answer(outcome: Outcome, missing: Vec<String>, reply: NewNotification) -> EmailAnswer {
     let missing = match &outcome {
         Outcome::Incomplete(problems) if missing.is_empty() => problems.clone(),
         _ => missing,
@@ -85,66 +86,48 @@ fn answer(outcome: Outcome, missing: Vec<String>, reply: OutgoingMail) -> EmailA
         },
         missing,
         reply: ReplyView {
-            to: reply.to,
+            to: reply.recipient,
             subject: reply.subject,
-            text: reply.text,
+            text: reply.body,
         },
     }
 }
 
-/// The reply, in plain words, with the case number and the next step.
+/// The reply, in plain words, with the case number and the next step,
+/// as a mail to the sender threaded under its message.
 fn reply(
     state: &AppState,
     mail: &IncomingMail,
     from: &Email,
     outcome: &Outcome,
     sla_hours: u32,
-) -> OutgoingMail {
+) -> NewNotification {
     let program = &state.program.name;
-    let (subject, text) = match outcome {
-        Outcome::Registered(r) => {
-            let case = r.registration.case_number();
-            let subject = format!("{case} received: {}", r.registration.company_name);
-            let mut text = format!(
-                "Thank you. Your registration of {} is {case}, and it is pending review.\n\
-                 The partner team answers within {} hours.\n",
-                r.registration.company_name, sla_hours
-            );
-            if r.conflict.is_some() {
-                text.push_str("\nAnother partner has registered this account too; the program's conflict rules will decide, and you will hear the outcome.\n");
-            }
-            (subject, text)
-        }
-        Outcome::Incomplete(problems) => (
-            "We need a little more to register this".to_owned(),
-            format!(
-                "We could not register this yet:\n{}\n\n\
-                 Please reply with the missing or corrected fields, one per line, for example:\n\n\
-                 Company: Acme Inc\nWebsite: acme.com\nContact: Jane Doe\nEmail: jane@acme.com\n\
-                 Use case: replacing their spreadsheets\nConsent: yes\n",
-                problems.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n")
-            ),
-        ),
-        Outcome::Refused(reason) => (
-            "We could not register this".to_owned(),
-            format!("We could not register this: {reason}.\n"),
-        ),
-        Outcome::UnknownSender => (
-            "We could not register this".to_owned(),
-            format!(
-                "Thank you for writing. {from} is not linked to a partner of the {program}, so nothing was registered.\n\n\
-                 If you are a partner, ask your partner manager to add this address to your partner account, then send it again.\n"
-            ),
-        ),
+    let notice = match outcome {
+        Outcome::Registered(r) => Notice::Received(Received {
+            case: Case {
+                number: r.registration.case_number(),
+                company: r.registration.company_name.clone(),
+            },
+            response_sla_hours: sla_hours,
+            in_conflict: r.conflict.is_some(),
+        }),
+        Outcome::Incomplete(problems) => Notice::Incomplete(Incomplete {
+            problems: problems.clone(),
+        }),
+        Outcome::Refused(reason) => Notice::Refused(Refused {
+            reason: reason.clone(),
+        }),
+        Outcome::UnknownSender => Notice::UnknownSender(UnknownSender {
+            sender: from.to_string(),
+            program: program.clone(),
+        }),
     };
-    OutgoingMail {
-        to: from.to_string(),
-        subject,
-        text: format!("{text}\n-- \n{program}\n"),
-        // The parser gives the id bare; the header wants it in angle brackets.
-        in_reply_to: mail
-            .message_id
-            .as_ref()
-            .map(|id| format!("<{}>", id.trim_matches(['<', '>']))),
-    }
+    let mut reply = Outgoing::new(&notice, program).email(from.as_str());
+    // The parser gives the id bare; the header wants it in angle brackets.
+    reply.in_reply_to = mail
+        .message_id
+        .as_ref()
+        .map(|id| format!("<{}>", id.trim_matches(['<', '>'])));
+    reply
 }

@@ -322,6 +322,7 @@ async fn send_status_link(state: &AppState, done: &Registered, email: &str) -> a
         to: email.to_owned(),
         subject: format!("{case} received: {}", done.registration.company_name),
         text,
+        html: None,
         in_reply_to: None,
     };
     state.mailer.send(&mail).await
