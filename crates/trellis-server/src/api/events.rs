@@ -70,7 +70,7 @@ pub async fn dead_letter(
     let notes = state.store.dead_notifications().await?;
     let mut letters: Vec<DeadLetter> = crm.into_iter().map(DeadLetter::from).collect();
     letters.extend(notes.into_iter().map(DeadLetter::from));
-    letters.sort_by(|a, b| b.at.cmp(&a.at));
+    letters.sort_by_key(|letter| std::cmp::Reverse(letter.at));
     Ok(Json(letters))
 }
 
