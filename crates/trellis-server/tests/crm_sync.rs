@@ -2,7 +2,8 @@
 //! both backends: registrations arrive once and follow each change, faults
 //! lose and duplicate nothing, a record HubSpot rejects becomes a dead
 //! letter with HubSpot's own words while the rest flow, and stage changes
-//! come back by webhook (signed, once) and by reading changes.
+//! come back by webhook (signed, once) and by reading changes; and the same
+//! round trip with the local fake Salesforce.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -10,10 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use trellis_domain::program::{CrmConfig, CrmProvider, Program};
 use trellis_fakes::hubspot::{Endpoint, FakeHubSpot, Fault, HubSpotOptions, Property};
+use trellis_fakes::salesforce::{FakeOptions, FakeSalesforce};
 use trellis_server::crm::dispatch::sync_once;
 use trellis_server::crm::inbound::pull_changes;
 use trellis_server::crm::CrmLink;
 use trellis_sync::crm::hubspot::HubSpot;
+use trellis_sync::crm::salesforce::{Credentials, Salesforce};
+use trellis_sync::crm::Crm;
 use trellis_testkit::{backends, lead_for, Db, TestApp, ADMIN_TOKEN};
 
 const SECRET: &str = "hubspot-app-client-secret";
@@ -23,13 +27,18 @@ async fn app(db: Db, fake: &FakeHubSpot, tune: impl FnOnce(&mut CrmConfig)) -> T
     let mut config = CrmConfig::defaults(CrmProvider::Hubspot);
     config.base_url = fake.base_url();
     tune(&mut config);
+    let token = HubSpotOptions::default().token;
+    let crm = HubSpot::new(&config, token).with_timeout(Duration::from_millis(500));
+    app_with(db, config, Arc::new(crm)).await
+}
+
+/// An app whose program syncs to `crm` as `config` maps it.
+async fn app_with(db: Db, config: CrmConfig, crm: Arc<dyn Crm>) -> TestApp {
     let program = Program {
         crm: Some(config.clone()),
         ..Program::default()
     };
-    let token = HubSpotOptions::default().token;
-    let crm = HubSpot::new(&config, token).with_timeout(Duration::from_millis(500));
-    let mut link = CrmLink::new(Arc::new(crm), config);
+    let mut link = CrmLink::new(crm, config);
     link.workers = 0;
     TestApp::spawn_tuned(db, program, |state| {
         state.crm = Some(Arc::new(link));
@@ -336,6 +345,59 @@ async fn stage_changes_made_in_hubspot_are_read_back_once() {
         );
         let shown = registration(&app, id).await;
         assert_eq!(shown["status"], "lost", "{db:?}: {shown}");
+        assert_eq!(
+            pull_changes(&app.state, &link).await.expect("pull"),
+            0,
+            "{db:?}: read once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn registrations_reach_salesforce_and_its_stage_and_meeting_come_back() {
+    for db in backends() {
+        let options = FakeOptions::default();
+        let credentials = Credentials::client_credentials(
+            options.client_id.clone(),
+            options.client_secret.clone(),
+        );
+        let fake = FakeSalesforce::start(options).await;
+        let mut config = CrmConfig::defaults(CrmProvider::Salesforce);
+        config.salesforce.login_url = fake.login_url().to_owned();
+        let crm = Salesforce::new(&config, credentials).with_timeout(Duration::from_millis(500));
+        let app = app_with(db, config, Arc::new(crm)).await;
+        let partner = app.partner("Northwind", "reseller").await;
+        let acme = app.register(partner, "Acme", "acme.com").await;
+        app.register(partner, "Globex", "globex.com").await;
+        approve(&app, acme).await;
+        sync_all(&app).await;
+
+        let records = fake.records("Partner_Registration__c");
+        assert_eq!(records.len(), 2, "{db:?}");
+        let ours = records
+            .iter()
+            .find(|r| r["Trellis_Id__c"] == json!(acme.to_string()))
+            .expect("Acme's registration");
+        assert_eq!(
+            (ours["Name"].as_str(), ours["Status__c"].as_str()),
+            (Some("Acme"), Some("approved"))
+        );
+        assert_eq!(fake.records("Account").len(), 2, "{db:?}");
+        assert_eq!(registration(&app, acme).await["crm"]["state"], "synced");
+
+        app.advance(time::Duration::days(2));
+        let change = json!({"Stage__c": "Closed Won", "First_Meeting__c": "2026-01-06"});
+        fake.edit("Partner_Registration__c", &acme.to_string(), change)
+            .expect("a rep's edit");
+        let link = app.state.crm.clone().expect("a CRM");
+        assert_eq!(
+            pull_changes(&app.state, &link).await.expect("pull"),
+            2,
+            "{db:?}: meeting, then won"
+        );
+        let shown = registration(&app, acme).await;
+        assert_eq!(shown["status"], "won", "{db:?}: {shown}");
+        assert!(shown["first_meeting_at"].is_string(), "{shown}");
         assert_eq!(
             pull_changes(&app.state, &link).await.expect("pull"),
             0,
