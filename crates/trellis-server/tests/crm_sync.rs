@@ -251,6 +251,22 @@ async fn a_record_hubspot_rejects_is_a_dead_letter_in_its_words_while_the_rest_f
     }
 }
 
+/// An approved registration, synced: the fake, the app, the registration's
+/// id and HubSpot's id for its deal.
+async fn approved_in_hubspot(db: Db) -> (FakeHubSpot, TestApp, i64, String) {
+    let fake = FakeHubSpot::start(HubSpotOptions::default()).await;
+    let app = app(db, &fake, |_| {}).await;
+    let partner = app.partner("Northwind", "reseller").await;
+    let id = app.register(partner, "Acme", "acme.com").await;
+    approve(&app, id).await;
+    sync_all(&app).await;
+    let record = registration(&app, id).await["crm"]["record_id"]
+        .as_str()
+        .expect("synced")
+        .to_owned();
+    (fake, app, id, record)
+}
+
 fn stage_change(record_id: &str, stage: &str, at: i64) -> String {
     json!([{
         "eventId": 100, "subscriptionId": 7, "portalId": 62515, "appId": 1, "occurredAt": at,
@@ -264,16 +280,7 @@ fn stage_change(record_id: &str, stage: &str, at: i64) -> String {
 #[tokio::test]
 async fn hubspot_webhooks_close_registrations_once_and_refuse_forgeries_and_replays() {
     for db in backends() {
-        let fake = FakeHubSpot::start(HubSpotOptions::default()).await;
-        let app = app(db, &fake, |_| {}).await;
-        let partner = app.partner("Northwind", "reseller").await;
-        let id = app.register(partner, "Acme", "acme.com").await;
-        approve(&app, id).await;
-        sync_all(&app).await;
-        let record = registration(&app, id).await["crm"]["record_id"]
-            .as_str()
-            .expect("synced")
-            .to_owned();
+        let (_fake, app, id, record) = approved_in_hubspot(db).await;
 
         let path = "/webhooks/hubspot/crm";
         let body = stage_change(&record, "closedwon", app.millis());
@@ -320,16 +327,7 @@ async fn hubspot_webhooks_close_registrations_once_and_refuse_forgeries_and_repl
 #[tokio::test]
 async fn stage_changes_made_in_hubspot_are_read_back_once() {
     for db in backends() {
-        let fake = FakeHubSpot::start(HubSpotOptions::default()).await;
-        let app = app(db, &fake, |_| {}).await;
-        let partner = app.partner("Northwind", "reseller").await;
-        let id = app.register(partner, "Acme", "acme.com").await;
-        approve(&app, id).await;
-        sync_all(&app).await;
-        let record = registration(&app, id).await["crm"]["record_id"]
-            .as_str()
-            .expect("synced")
-            .to_owned();
+        let (fake, app, id, record) = approved_in_hubspot(db).await;
         let link = app.state.crm.clone().expect("a CRM");
         assert_eq!(
             pull_changes(&app.state, &link).await.expect("pull"),

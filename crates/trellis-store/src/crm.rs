@@ -5,6 +5,7 @@
 //! flight is sent again rather than lost; the CRM upserts by the Trellis id,
 //! so sending again creates nothing twice.
 
+use crate::claims::Queue;
 use crate::db::Store;
 use crate::error::Result;
 use crate::records::RegistrationRecord;
@@ -15,6 +16,15 @@ use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 use trellis_domain::ids::RegistrationId;
+
+/// The sync queue, oldest due first.
+const QUEUE: Queue = Queue {
+    table: "crm_sync",
+    key: "registration_id",
+    pending: "state = 'pending'",
+    order: "next_at",
+    returning: "registration_id",
+};
 
 /// How long a claim keeps other processes off a batch being sent: a
 /// dead process's batch waits this long for another. A call outliving its
@@ -87,20 +97,7 @@ impl Store {
     /// they are now. Several processes may call this at once: each row is
     /// claimed by one of them.
     pub async fn claim_crm_batch(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<SyncItem>> {
-        let mut tx = self.write().await?;
-        let sql = format!(
-            "UPDATE crm_sync SET claimed_until = $1 WHERE registration_id IN (SELECT registration_id FROM crm_sync \
-             WHERE state = 'pending' AND next_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
-             ORDER BY next_at LIMIT $3{}) RETURNING registration_id",
-            self.skip_locked()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(micros(now + CLAIM))
-            .bind(micros(now))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let rows = self.claim_due(&QUEUE, now, CLAIM, limit).await?;
         let ids: Vec<i64> = rows
             .iter()
             .map(|row| row.int("registration_id"))

@@ -8,6 +8,7 @@
 //! message to a partner's or the partner team's channel. A Slack message
 //! names whose channel, never the webhook URL, which is read at delivery.
 
+use crate::claims::Queue;
 use crate::db::{Store, Tx};
 use crate::error::Result;
 use crate::retry::retry_delay;
@@ -20,6 +21,15 @@ use trellis_notices::{Mail, Notice};
 
 /// Attempts before a message is a dead letter (the last waits ~4 hours).
 const MAX_ATTEMPTS: i64 = 8;
+/// The outbox, in the order messages were queued.
+const QUEUE: Queue = Queue {
+    table: "notifications",
+    key: "id",
+    pending: "status = 'pending'",
+    order: "id",
+    returning: "*",
+};
+
 /// How long a claim keeps other processes off a message being sent.
 const CLAIM: Duration = Duration::minutes(5);
 /// The first retry's delay; each further one doubles it.
@@ -251,20 +261,7 @@ impl Store {
         now: OffsetDateTime,
         limit: i64,
     ) -> Result<Vec<Notification>> {
-        let mut tx = self.write().await?;
-        let sql = format!(
-            "UPDATE notifications SET claimed_until = $1 WHERE id IN (SELECT id FROM notifications \
-             WHERE status = 'pending' AND next_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
-             ORDER BY id LIMIT $3{}) RETURNING *",
-            self.skip_locked()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(micros(now + CLAIM))
-            .bind(micros(now))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let rows = self.claim_due(&QUEUE, now, CLAIM, limit).await?;
         let mut claimed: Vec<Notification> = rows.iter().map(from_row).collect::<Result<_>>()?;
         claimed.sort_by_key(|n| n.id);
         Ok(claimed)

@@ -24,6 +24,25 @@ pub struct NewPartner {
     pub segments: Vec<String>,
 }
 
+impl NewPartner {
+    /// A partner of `kind` in `tier` with no mail domains, regions or
+    /// segments yet: what imports, benchmarks and tests start from.
+    pub fn plain(
+        name: impl Into<String>,
+        kind: PartnerKind,
+        tier: impl Into<String>,
+    ) -> NewPartner {
+        NewPartner {
+            name: name.into(),
+            kind,
+            tier: tier.into(),
+            email_domains: vec![],
+            regions: vec![],
+            segments: vec![],
+        }
+    }
+}
+
 /// How a partner hears of its registrations. The webhook is a secret:
 /// it is read for delivery and otherwise shown only as a hint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -13,14 +13,7 @@ use trellis_testkit::{backends, draft, start_time, Db, FreshDb};
 async fn partners(store: &Store, n: usize) -> Vec<PartnerId> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let new = NewPartner {
-            name: format!("Partner {i}"),
-            kind: PartnerKind::Reseller,
-            tier: "registered".into(),
-            email_domains: vec![],
-            regions: vec![],
-            segments: vec![],
-        };
+        let new = NewPartner::plain(format!("Partner {i}"), PartnerKind::Reseller, "registered");
         ids.push(
             store
                 .create_partner(&new, &Actor::System, start_time())

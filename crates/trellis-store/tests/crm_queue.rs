@@ -15,14 +15,7 @@ use trellis_store::{NewPartner, Store, SyncResult};
 use trellis_testkit::{backends, draft, start_time, Db, FreshDb};
 
 async fn partner(store: &Store) -> PartnerId {
-    let new = NewPartner {
-        name: "Northwind".into(),
-        kind: PartnerKind::Reseller,
-        tier: "registered".into(),
-        email_domains: vec![],
-        regions: vec![],
-        segments: vec![],
-    };
+    let new = NewPartner::plain("Northwind", PartnerKind::Reseller, "registered");
     store
         .create_partner(&new, &Actor::System, start_time())
         .await

@@ -214,14 +214,11 @@ async fn import_registrations_prints_one_result_per_row() {
     let store = trellis_store::Store::connect(&fresh.url)
         .await
         .expect("store");
-    let new = trellis_store::NewPartner {
-        name: "Northwind".into(),
-        kind: trellis_domain::partner::PartnerKind::Reseller,
-        tier: "registered".into(),
-        email_domains: vec![],
-        regions: vec![],
-        segments: vec![],
-    };
+    let new = trellis_store::NewPartner::plain(
+        "Northwind",
+        trellis_domain::partner::PartnerKind::Reseller,
+        "registered",
+    );
     let partner = store
         .create_partner(
             &new,

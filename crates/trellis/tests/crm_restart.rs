@@ -20,14 +20,7 @@ const REGISTRATIONS: usize = 10_000;
 /// server runs, so the whole queue is waiting when the first one starts.
 async fn seed(url: &str, program: &std::path::Path, dir: &std::path::Path) {
     let store = Store::connect(url).await.expect("store");
-    let new = NewPartner {
-        name: "Northwind".into(),
-        kind: PartnerKind::Reseller,
-        tier: "registered".into(),
-        email_domains: vec![],
-        regions: vec![],
-        segments: vec![],
-    };
+    let new = NewPartner::plain("Northwind", PartnerKind::Reseller, "registered");
     let partner = store
         .create_partner(&new, &Actor::System, start_time())
         .await

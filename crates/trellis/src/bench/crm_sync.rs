@@ -115,14 +115,7 @@ fn minimum_calls(registrations: u64, companies: u64) -> u64 {
 /// Registers one lead per company through the CSV importer (the real
 /// intake core), with a program whose CRM is HubSpot.
 async fn seed(store: &Store, count: u64) -> anyhow::Result<Program> {
-    let partner = NewPartner {
-        name: "Bench Partner".into(),
-        kind: PartnerKind::Reseller,
-        tier: "registered".into(),
-        email_domains: vec![],
-        regions: vec![],
-        segments: vec![],
-    };
+    let partner = NewPartner::plain("Bench Partner", PartnerKind::Reseller, "registered");
     let now = time::OffsetDateTime::now_utc();
     let partner = store.create_partner(&partner, &Actor::System, now).await?;
     let mut file = String::from("Company,Website,Contact,Email,Use case,Consent\r\n");

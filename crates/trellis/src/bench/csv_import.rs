@@ -41,14 +41,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let parse = time_parse(&file)?;
-    let new = NewPartner {
-        name: "Bench Partner".into(),
-        kind: PartnerKind::Reseller,
-        tier: "registered".into(),
-        email_domains: vec![],
-        regions: vec![],
-        segments: vec![],
-    };
+    let new = NewPartner::plain("Bench Partner", PartnerKind::Reseller, "registered");
     let now = time::OffsetDateTime::now_utc();
     let partner = db.store.create_partner(&new, &Actor::System, now).await?;
     let program = Program::default();

@@ -90,14 +90,11 @@ async fn partners(store: &Store, program: &Program) -> anyhow::Result<Vec<String
     let now = OffsetDateTime::now_utc();
     let mut tokens = Vec::with_capacity(PARTNERS);
     for i in 0..PARTNERS {
-        let new = NewPartner {
-            name: format!("Bench Partner {i:02}"),
-            kind: PartnerKind::ALL[i % PartnerKind::ALL.len()],
-            tier: program.lowest_tier().id.clone(),
-            email_domains: vec![],
-            regions: vec![],
-            segments: vec![],
-        };
+        let new = NewPartner::plain(
+            format!("Bench Partner {i:02}"),
+            PartnerKind::ALL[i % PartnerKind::ALL.len()],
+            program.lowest_tier().id.clone(),
+        );
         let partner = store.create_partner(&new, &Actor::System, now).await?;
         let secret = trellis_server::tokens::new_secret();
         store
