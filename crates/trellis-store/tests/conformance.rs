@@ -8,7 +8,7 @@ use trellis_domain::ids::PartnerId;
 use trellis_domain::partner::PartnerKind;
 use trellis_domain::program::Program;
 use trellis_store::{NewPartner, RegistrationFilter, Store, StoreError};
-use trellis_testkit::{backends, draft, start_time, Db, FreshDb};
+use trellis_testkit::{backends, draft, start_time, stores_on_one_postgres, Db, FreshDb};
 
 async fn partners(store: &Store, n: usize) -> Vec<PartnerId> {
     let mut ids = Vec::new();
@@ -131,14 +131,9 @@ async fn simultaneous_claims_by_one_partner_create_exactly_one() {
 /// (separate pools) race on the same account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_stores_on_one_postgres_database_stay_consistent() {
-    if !backends().contains(&Db::Postgres) {
+    let Some((_fresh, stores)) = stores_on_one_postgres(3).await else {
         return;
-    }
-    let fresh = FreshDb::new(Db::Postgres).await;
-    let mut stores = Vec::new();
-    for _ in 0..3 {
-        stores.push(Store::connect(&fresh.url).await.expect("store"));
-    }
+    };
     let ids = partners(&stores[0], 9).await;
     for round in 0..5 {
         let company = format!("Initech {round}");

@@ -12,7 +12,7 @@ use trellis_domain::lifecycle::Command;
 use trellis_domain::partner::PartnerKind;
 use trellis_domain::program::Program;
 use trellis_store::{NewPartner, Store, SyncResult};
-use trellis_testkit::{backends, draft, start_time, Db, FreshDb};
+use trellis_testkit::{backends, draft, start_time, stores_on_one_postgres, Db, FreshDb};
 
 async fn partner(store: &Store) -> PartnerId {
     let new = NewPartner::plain("Northwind", PartnerKind::Reseller, "registered");
@@ -41,6 +41,15 @@ async fn register(store: &Store, partner: PartnerId, n: usize) {
     }
 }
 
+/// A fresh store holding `count` registrations, each waiting to be sent.
+async fn queue_of(db: Db, count: usize) -> (FreshDb, Store) {
+    let fresh = FreshDb::new(db).await;
+    let store = Store::connect(&fresh.url).await.expect("store");
+    let partner = partner(&store).await;
+    register(&store, partner, count).await;
+    (fresh, store)
+}
+
 fn synced(id: &str) -> SyncResult {
     SyncResult::Synced {
         record_id: id.into(),
@@ -50,10 +59,7 @@ fn synced(id: &str) -> SyncResult {
 #[tokio::test]
 async fn each_change_makes_a_registration_pending_until_its_latest_version_is_sent() {
     for db in backends() {
-        let fresh = FreshDb::new(db).await;
-        let store = Store::connect(&fresh.url).await.expect("store");
-        let partner = partner(&store).await;
-        register(&store, partner, 1).await;
+        let (_fresh, store) = queue_of(db, 1).await;
         let now = start_time();
         let batch = store.claim_crm_batch(now, 100).await.expect("claim");
         assert_eq!(batch.len(), 1, "{db:?}");
@@ -110,10 +116,7 @@ async fn each_change_makes_a_registration_pending_until_its_latest_version_is_se
 #[tokio::test]
 async fn rejections_become_dead_letters_and_outages_wait_with_backoff() {
     for db in backends() {
-        let fresh = FreshDb::new(db).await;
-        let store = Store::connect(&fresh.url).await.expect("store");
-        let partner = partner(&store).await;
-        register(&store, partner, 2).await;
+        let (_fresh, store) = queue_of(db, 2).await;
         let now = start_time();
         let batch = store.claim_crm_batch(now, 100).await.expect("claim");
         let rejected = SyncResult::Rejected {
@@ -160,14 +163,9 @@ async fn rejections_become_dead_letters_and_outages_wait_with_backoff() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_stores_claim_disjoint_batches() {
-    if !backends().contains(&Db::Postgres) {
+    let Some((_fresh, stores)) = stores_on_one_postgres(3).await else {
         return;
-    }
-    let fresh = FreshDb::new(Db::Postgres).await;
-    let mut stores = Vec::new();
-    for _ in 0..3 {
-        stores.push(Store::connect(&fresh.url).await.expect("store"));
-    }
+    };
     let partner = partner(&stores[0]).await;
     register(&stores[0], partner, 60).await;
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));

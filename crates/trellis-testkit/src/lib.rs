@@ -83,6 +83,20 @@ async fn fresh_postgres() -> String {
 pub const ADMIN_TOKEN: &str = "trl_test_admin_token";
 
 /// The real application on a random port, with a test clock.
+/// Several stores (as several `trellis serve` processes would have) on one
+/// fresh PostgreSQL database; `None` when no PostgreSQL is configured.
+pub async fn stores_on_one_postgres(count: usize) -> Option<(FreshDb, Vec<Store>)> {
+    if !backends().contains(&Db::Postgres) {
+        return None;
+    }
+    let fresh = FreshDb::new(Db::Postgres).await;
+    let mut stores = Vec::new();
+    for _ in 0..count {
+        stores.push(Store::connect(&fresh.url).await.expect("store"));
+    }
+    Some((fresh, stores))
+}
+
 pub struct TestApp {
     pub db: Db,
     pub base: String,
