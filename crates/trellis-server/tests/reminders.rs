@@ -99,6 +99,37 @@ async fn a_registration_past_its_tier_response_sla_is_escalated_once() {
     }
 }
 
+/// More registrations waiting under the slow SLA than one sweep looks at
+/// must not hold back a breach under a fast one.
+#[tokio::test]
+async fn a_backlog_under_a_slow_sla_never_holds_back_a_fast_tiers_escalation() {
+    for db in backends() {
+        let app = TestApp::spawn_with(db, program()).await;
+        let registered_tier = app.partner("Northwind", "reseller").await;
+        for i in 0..210 {
+            app.register(
+                registered_tier,
+                &format!("Company {i}"),
+                &format!("company{i}.com"),
+            )
+            .await;
+        }
+        app.advance(Duration::hours(1));
+        let body = json!({"name": "Contoso", "kind": "reseller", "tier": "elite"});
+        let (_, elite) = app.post("/api/v1/partners", ADMIN, body).await;
+        let fast = app
+            .register(elite["id"].as_i64().expect("id"), "Globex", "globex.com")
+            .await;
+        app.advance(Duration::hours(25));
+        run_once(&app.state).await;
+        assert_eq!(
+            count(&kinds(&app, fast).await, "response_sla_breached"),
+            1,
+            "{db:?}: escalated on time behind 210 older, slower ones"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_partner_is_reminded_once_before_its_first_meeting_is_due() {
     for db in backends() {

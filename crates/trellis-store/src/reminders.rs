@@ -40,26 +40,18 @@ impl Store {
         team: &TeamChannels,
         now: OffsetDateTime,
     ) -> Result<u64> {
-        let fastest = program
-            .tiers
-            .iter()
-            .map(|t| program.response_sla_hours_for(&t.id))
-            .min();
-        let earliest = fastest.unwrap_or(program.registration.response_sla_hours);
-        let waiting = self
-            .due(
-                "r.status = 'submitted' AND r.submitted_at <= $1",
-                now - Duration::hours(i64::from(earliest)),
-                "r.submitted_at",
-                "response_sla_breached",
-            )
-            .await?;
+        let mut waiting = Vec::new();
+        for (sla_hours, tiers) in tiers_by_response_sla(program) {
+            let condition = format!("r.status = 'submitted' AND r.submitted_at <= $1 AND {tiers}");
+            let since = now - Duration::hours(i64::from(sla_hours));
+            waiting.extend(
+                self.due(&condition, since, "r.submitted_at", "response_sla_breached")
+                    .await?,
+            );
+        }
         let mut escalated = 0;
         for due in waiting {
             let sla_hours = program.response_sla_hours_for(&due.tier);
-            if due.at + Duration::hours(i64::from(sla_hours)) > now {
-                continue;
-            }
             let change = Change::ResponseSlaBreached { sla_hours };
             let why = format!(
                 "{} has waited more than {sla_hours} hours for a decision",
@@ -185,4 +177,39 @@ fn due_from_row(row: &AnyRow) -> Result<Due> {
         company: row.text("company_name")?,
         at: row.at("at")?,
     })
+}
+
+/// The response SLAs in force and, for each, a condition on `p.tier` that
+/// picks the partners it applies to: the tiers with a faster SLA of their
+/// own, and everyone else (other tiers, and a tier the program no longer
+/// names) under the program's. Each SLA is looked up on its own, so a
+/// backlog under a slow SLA never holds back a breach under a fast one.
+/// Tier ids are validated slugs (`[a-z0-9-]+`), safe to write as literals.
+fn tiers_by_response_sla(program: &Program) -> Vec<(u32, String)> {
+    let default = program.registration.response_sla_hours;
+    let mut own: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
+    for tier in &program.tiers {
+        let hours = program.response_sla_hours_for(&tier.id);
+        if hours != default {
+            own.entry(hours).or_default().push(&tier.id);
+        }
+    }
+    let quoted = |tiers: &[&str]| {
+        tiers
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let overridden: Vec<&str> = own.values().flatten().copied().collect();
+    let everyone_else = match overridden.is_empty() {
+        true => "TRUE".to_owned(),
+        false => format!("p.tier NOT IN ({})", quoted(&overridden)),
+    };
+    let mut groups: Vec<(u32, String)> = own
+        .iter()
+        .map(|(hours, tiers)| (*hours, format!("p.tier IN ({})", quoted(tiers))))
+        .collect();
+    groups.push((default, everyone_else));
+    groups
 }
