@@ -71,7 +71,7 @@ pub(crate) async fn append(
     Ok(())
 }
 
-fn event_from_row(row: &AnyRow) -> Result<EventRecord> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<EventRecord> {
     let data = serde_json::from_str(&row.text("data")?).unwrap_or(serde_json::Value::Null);
     Ok(EventRecord {
         id: row.int("id")?,

@@ -44,7 +44,7 @@ pub struct RegistrationFilter {
     pub limit: i64,
 }
 
-const ACTIVE: &str = "('submitted', 'more_info', 'approved')";
+pub(crate) const ACTIVE: &str = "('submitted', 'more_info', 'approved')";
 
 impl Store {
     /// Registers a draft: links or creates its account, refuses a partner's

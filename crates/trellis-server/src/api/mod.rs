@@ -13,6 +13,8 @@ mod system;
 mod tiers;
 mod views;
 
+pub(crate) use tiers::benefits_of;
+
 use crate::AppState;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};

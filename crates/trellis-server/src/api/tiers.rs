@@ -110,11 +110,11 @@ pub struct BenefitsView {
     tier: String,
     /// Everything the partner has now: the base set and what each tier up
     /// to its own adds.
-    benefits: Vec<String>,
+    pub(crate) benefits: Vec<String>,
     next_tier: Option<String>,
-    next_tier_adds: Vec<String>,
+    pub(crate) next_tier_adds: Vec<String>,
     /// Hours the vendor has to answer this partner's registrations.
-    response_sla_hours: u32,
+    pub(crate) response_sla_hours: u32,
 }
 
 /// What a partner has now, and what the next tier adds.
@@ -131,7 +131,8 @@ pub async fn benefits(
     Ok(Json(benefits_of(&state.program, &tier)))
 }
 
-fn benefits_of(program: &Program, tier: &str) -> BenefitsView {
+/// Shared with the partner portal, which shows the same lists.
+pub(crate) fn benefits_of(program: &Program, tier: &str) -> BenefitsView {
     let rank = program.tiers.iter().position(|t| t.id == tier).unwrap_or(0);
     let adds = |id: &str| {
         program

@@ -1,10 +1,12 @@
-//! Server-rendered pages that need no login: the open registration form and
-//! the password-free status page. Templates escape everything (askama);
-//! pages carry a restrictive Content-Security-Policy; every form carries a
-//! CSRF token; the stylesheet is served by the binary.
+//! Server-rendered pages: the open registration form, the password-free
+//! status page and the partner portal (signed in by a mailed link).
+//! Templates escape everything (askama); pages carry a restrictive
+//! Content-Security-Policy; every form carries a CSRF token; the stylesheet
+//! is served by the binary.
 
 mod captcha;
 mod csrf;
+mod portal;
 mod register;
 mod status;
 
@@ -23,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/status/{token}", get(status::page))
         .route("/status/{token}/slack-code", post(status::slack_code))
         .route("/static/trellis.css", get(stylesheet))
+        .merge(portal::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {

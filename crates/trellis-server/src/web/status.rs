@@ -23,10 +23,11 @@ use trellis_store::{EventRecord, PartnerUser, RegistrationRecord};
 /// How long a Slack link code works.
 const SLACK_CODE_MINUTES: i64 = 15;
 
-struct TimelineItem {
-    at: String,
-    day: String,
-    text: String,
+/// One dated line of a history, as the pages show it.
+pub(super) struct TimelineItem {
+    pub(super) at: String,
+    pub(super) day: String,
+    pub(super) text: String,
 }
 
 #[derive(Template)]
@@ -48,7 +49,7 @@ struct StatusPage<'a> {
 }
 
 /// Words and badge colour for a status, as a partner reads them.
-fn label(status: Status) -> (&'static str, &'static str) {
+pub(super) fn label(status: Status) -> (&'static str, &'static str) {
     match status {
         Status::Submitted => ("Pending", "pending"),
         Status::MoreInfo => ("Needs your answer", "pending"),
@@ -127,7 +128,7 @@ async fn show(
     (jar, render(StatusCode::OK, &page, None)).into_response()
 }
 
-fn timeline_item(event: &EventRecord) -> TimelineItem {
+pub(super) fn timeline_item(event: &EventRecord) -> TimelineItem {
     TimelineItem {
         at: rfc3339(event.at),
         day: day(event.at),

@@ -1,0 +1,192 @@
+//! Signing in without a password: a partner user asks for a link by work
+//! email, the link (single use, 30 minutes) opens a session, and signing out
+//! ends it. The answer to a request never says whether the address is
+//! known, so the form cannot be used to learn who the partners' people are.
+
+use super::session;
+use crate::mail::OutgoingMail;
+use crate::web::{csrf, message, render};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use axum_extra::extract::CookieJar;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use time::Duration;
+use trellis_domain::dedupe::Email;
+use trellis_store::{NewSession, PartnerUser};
+
+/// How long a sign-in link works.
+const LINK_MINUTES: i64 = 30;
+
+/// Sign-in requests per address: each may send a mail, so a stranger must
+/// not be able to flood someone's mailbox through the form.
+pub type SignInLimiter = DefaultKeyedRateLimiter<String>;
+
+/// Five requests per address and hour.
+pub fn limiter() -> Arc<SignInLimiter> {
+    let quota = Quota::per_hour(NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN));
+    Arc::new(RateLimiter::keyed(quota))
+}
+
+#[derive(Template)]
+#[template(path = "portal_sign_in.html")]
+struct SignInPage<'a> {
+    program: &'a str,
+    csrf: String,
+    problem: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInForm {
+    csrf: String,
+    work_email: String,
+}
+
+fn secure(state: &AppState) -> bool {
+    state.public_url.starts_with("https://")
+}
+
+fn form_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    problem: Option<String>,
+) -> Response {
+    let (jar, csrf) = csrf::token(jar, secure(state));
+    let page = SignInPage {
+        program: &state.program.name,
+        csrf,
+        problem,
+    };
+    (jar, render(status, &page, None)).into_response()
+}
+
+/// `GET /portal/sign-in`
+pub async fn page(State(state): State<AppState>, jar: CookieJar) -> Response {
+    form_page(&state, jar, StatusCode::OK, None)
+}
+
+/// `POST /portal/sign-in`: mails a link when the address is a partner
+/// user's, and answers the same either way.
+pub async fn request(
+    State(state): State<AppState>,
+    Extension(limiter): Extension<Arc<SignInLimiter>>,
+    jar: CookieJar,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if !csrf::valid(&jar, &form.csrf) {
+        return reload(&state);
+    }
+    let email = match Email::parse(&form.work_email) {
+        Ok(email) => email,
+        Err(e) => {
+            let problem = Some(format!("Your work email: {e}"));
+            return form_page(&state, jar, StatusCode::UNPROCESSABLE_ENTITY, problem);
+        }
+    };
+    if limiter.check_key(&email.as_str().to_owned()).is_err() {
+        return message(&state, StatusCode::TOO_MANY_REQUESTS, "Please wait a while", "Several sign-in links went to this address in the last hour. Use the latest one, or ask again later.");
+    }
+    match state.store.sender(&email).await {
+        Ok(Some(sender)) => {
+            if let Some(user) = sender.user {
+                if let Err(e) = send_link(&state, &user).await {
+                    tracing::error!(error = %e, user = user.id.0, "could not send a portal sign-in link");
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "partner lookup for a portal sign-in failed"),
+    }
+    let text = format!("If {email} belongs to one of our partners' people, a sign-in link is on its way. It works once, within {LINK_MINUTES} minutes.");
+    message(&state, StatusCode::OK, "Check your mail", &text)
+}
+
+/// Stores a fresh link for `user` and mails it at once: the mail carries a
+/// secret, so it never waits in the notification queue.
+async fn send_link(state: &AppState, user: &PartnerUser) -> anyhow::Result<()> {
+    let secret = crate::tokens::new_secret();
+    let now = state.clock.now();
+    let expires = now + Duration::minutes(LINK_MINUTES);
+    state
+        .store
+        .create_sign_in_link(&secret, user.id, now, expires)
+        .await?;
+    let program = &state.program.name;
+    let text = format!(
+        "Hello {},\n\nSign in to the {program} partner portal with this link. It works once, \
+         within {LINK_MINUTES} minutes; keep it to yourself:\n{}/portal/sign-in/{secret}\n\n\
+         If you did not ask to sign in, ignore this mail.\n\n-- \n{program}\n",
+        user.name, state.public_url
+    );
+    let mail = OutgoingMail {
+        to: user.email.clone(),
+        subject: format!("Your sign-in link for {program}"),
+        text,
+        html: None,
+        in_reply_to: None,
+    };
+    state.mailer.send(&mail).await
+}
+
+/// `GET /portal/sign-in/{token}`: spends the link and opens a session.
+pub async fn follow(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    jar: CookieJar,
+) -> Response {
+    let now = state.clock.now();
+    let secret = crate::tokens::new_secret();
+    let session = NewSession {
+        secret: &secret,
+        expires_at: now + session::LIFETIME,
+    };
+    match state.store.redeem_sign_in_link(&token, &session, now).await {
+        Ok(Some(_)) => {
+            let jar = session::start(jar, secret, secure(&state));
+            (jar, Redirect::to("/portal")).into_response()
+        }
+        Ok(None) => message(&state, StatusCode::GONE, "Ask for a new link", "This sign-in link was already used, has expired or is unknown. Ask for a new one at /portal/sign-in."),
+        Err(e) => crate::problem::ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /portal/sign-out`: ends the session in the store, so a copied
+/// cookie stops working too.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<SignOutForm>,
+) -> Response {
+    if !csrf::valid(&jar, &form.csrf) {
+        return reload(&state);
+    }
+    if let Some(secret) = session::secret(&jar) {
+        if let Err(e) = state.store.end_portal_session(secret).await {
+            return crate::problem::ApiError::from(e).into_response();
+        }
+    }
+    (session::forget(jar), Redirect::to("/portal/sign-in")).into_response()
+}
+
+fn reload(state: &AppState) -> Response {
+    message(
+        state,
+        StatusCode::FORBIDDEN,
+        "Please reload the page",
+        "This form has expired or was sent from another site. Reload the page and try again.",
+    )
+}
