@@ -19,7 +19,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use time::Duration;
 use trellis_domain::dedupe::Email;
-use trellis_store::{NewSession, PartnerUser};
+use trellis_store::{NewSession, PartnerUser, Sender};
 
 /// How long a sign-in link works.
 const LINK_MINUTES: i64 = 30;
@@ -95,14 +95,19 @@ pub async fn request(
         return message(&state, StatusCode::TOO_MANY_REQUESTS, "Please wait a while", "Several sign-in links went to this address in the last hour. Use the latest one, or ask again later.");
     }
     match state.store.sender(&email).await {
-        Ok(Some(sender)) => {
-            if let Some(user) = sender.user {
+        Ok(Some(Sender {
+            user: Some(user), ..
+        })) => {
+            // In the background, so a known address is answered as fast as
+            // an unknown one and the timing gives nothing away either.
+            let state = state.clone();
+            tokio::spawn(async move {
                 if let Err(e) = send_link(&state, &user).await {
                     tracing::error!(error = %e, user = user.id.0, "could not send a portal sign-in link");
                 }
-            }
+            });
         }
-        Ok(None) => {}
+        Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "partner lookup for a portal sign-in failed"),
     }
     let text = format!("If {email} belongs to one of our partners' people, a sign-in link is on its way. It works once, within {LINK_MINUTES} minutes.");
