@@ -122,8 +122,19 @@ pub fn app(state: AppState) -> Router {
         .merge(intake::router())
         .merge(web::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span each request is traced in: its method and its route template
+/// (`/status/{token}`), never the path itself, which may carry a secret (a
+/// status link, a sign-in link).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", |path| path.as_str());
+    tracing::debug_span!("request", method = %request.method(), route)
 }
 
 /// A running server.
