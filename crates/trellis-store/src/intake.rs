@@ -6,7 +6,7 @@ use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::partners::{partner_from_row, user_from_row, PartnerUser};
 use crate::rows::{micros, RowExt};
-use crate::tokens::token_hash;
+use crate::tokens::{spend_user_secret, token_hash};
 use time::OffsetDateTime;
 use trellis_domain::dedupe::{company_domain_from_email, Email};
 use trellis_domain::ids::{PartnerUserId, RegistrationId};
@@ -124,19 +124,13 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<PartnerUser> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("DELETE FROM slack_link_codes WHERE code_hash = $1 RETURNING partner_user_id, expires_at")
-            .bind(token_hash(code))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let user =
-            match row {
-                Some(r) if r.int("expires_at")? > micros(now) => {
-                    PartnerUserId(r.int("partner_user_id")?)
-                }
-                _ => return Err(StoreError::conflict(
+        let user = spend_user_secret(&mut tx, "slack_link_codes", "code_hash", code, now)
+            .await?
+            .ok_or_else(|| {
+                StoreError::conflict(
                     "that code is unknown, used or expired; get a new one from your status page",
-                )),
-            };
+                )
+            })?;
         sqlx::query(
             "INSERT INTO slack_users (team_id, user_id, partner_user_id, linked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (team_id, user_id) DO UPDATE SET partner_user_id = excluded.partner_user_id, linked_at = excluded.linked_at",

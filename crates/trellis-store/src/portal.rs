@@ -10,7 +10,7 @@ use crate::partners::PartnerUser;
 use crate::records::RegistrationRecord;
 use crate::registrations::{from_row, ACTIVE};
 use crate::rows::{micros, RowExt};
-use crate::tokens::token_hash;
+use crate::tokens::{spend_user_secret, token_hash};
 use time::OffsetDateTime;
 use trellis_domain::ids::{PartnerId, PartnerUserId};
 
@@ -56,18 +56,11 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<PartnerUser>> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("DELETE FROM portal_sign_in_links WHERE token_hash = $1 RETURNING partner_user_id, expires_at")
-            .bind(token_hash(link))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let user = match row {
-            Some(r) if r.int("expires_at")? > micros(now) => {
-                PartnerUserId(r.int("partner_user_id")?)
-            }
-            _ => {
-                tx.commit().await?;
-                return Ok(None);
-            }
+        let Some(user) =
+            spend_user_secret(&mut tx, "portal_sign_in_links", "token_hash", link, now).await?
+        else {
+            tx.commit().await?;
+            return Ok(None);
         };
         sqlx::query("INSERT INTO portal_sessions (token_hash, partner_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash(session.secret))

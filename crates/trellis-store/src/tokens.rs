@@ -1,13 +1,13 @@
 //! Bearer tokens. The secret is shown once at creation; only its SHA-256 is
 //! stored, so a copy of the database gives no one a working token.
 
-use crate::db::Store;
+use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::rows::{micros, RowExt};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use trellis_domain::event::Actor;
-use trellis_domain::ids::PartnerId;
+use trellis_domain::ids::{PartnerId, PartnerUserId};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +83,32 @@ impl Principal {
 /// SHA-256 of a token secret, hex encoded.
 pub fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Spends a single-use secret kept hashed in `table` (in `hash_column`,
+/// beside `partner_user_id` and `expires_at`): the row goes whether or not
+/// it was still valid, so a secret works once at most. Returns the user it
+/// was for when it was known and not expired.
+pub(crate) async fn spend_user_secret(
+    tx: &mut Tx,
+    table: &str,
+    hash_column: &str,
+    secret: &str,
+    now: OffsetDateTime,
+) -> Result<Option<PartnerUserId>> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE {hash_column} = $1 RETURNING partner_user_id, expires_at"
+    );
+    let row = sqlx::query(&sql)
+        .bind(token_hash(secret))
+        .fetch_optional(&mut **tx)
+        .await?;
+    match row {
+        Some(r) if r.int("expires_at")? > micros(now) => {
+            Ok(Some(PartnerUserId(r.int("partner_user_id")?)))
+        }
+        _ => Ok(None),
+    }
 }
 
 impl Store {
