@@ -3,7 +3,6 @@
 
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{redirect, Response, StatusCode};
-use serde_json::json;
 use trellis_domain::program::Program;
 use trellis_testkit::{backends, Db, TestApp, ADMIN_TOKEN};
 
@@ -114,63 +113,20 @@ fn location(response: &Response) -> &str {
     response.headers()[LOCATION].to_str().expect("location")
 }
 
-/// Every mail sent, once there are `count`: links go out in the
-/// background, after the answer.
-async fn mail_once_there_are(app: &TestApp, count: usize) -> Vec<String> {
-    for _ in 0..200 {
-        let mail = app.sent_mail();
-        if mail.len() >= count {
-            return mail;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{count} mails were not sent: {:?}", app.sent_mail());
-}
-
-/// The path of the sign-in link in mail number `nth` (from 1), to `to`.
-async fn link_mailed_to(app: &TestApp, nth: usize, to: &str) -> String {
-    let mail = mail_once_there_are(app, nth).await.swap_remove(nth - 1);
-    assert!(mail.contains(&format!("To: {to}")), "{mail}");
-    let start = mail.find("/portal/sign-in/").expect("a sign-in link");
-    mail[start..]
-        .split_whitespace()
-        .next()
-        .expect("link")
-        .to_owned()
-}
-
 /// A partner with Nora as one of its people; returns the partner's id.
 async fn northwind(app: &TestApp) -> i64 {
     let partner = app.partner("Northwind", "reseller").await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/partners/{partner}/users"),
-            ADMIN_TOKEN,
-            json!({"name": "Nora", "email": NORA}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.partner_user(partner, "Nora", NORA).await;
     partner
 }
 
 async fn signed_in(app: &TestApp) -> Browser {
     let mut browser = Browser::open(app).await;
     browser.ask_for_link(app, NORA).await;
-    let link = link_mailed_to(app, 1, NORA).await;
+    let link = app.sign_in_link(1, NORA).await;
     let response = browser.follow(app, &link).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     browser
-}
-
-async fn approve(app: &TestApp, registration: i64) {
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/registrations/{registration}/decision"),
-            ADMIN_TOKEN,
-            json!({"decision": "approve"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
@@ -186,7 +142,7 @@ async fn a_mailed_link_signs_in_once_with_a_guarded_cookie() {
         let (status, html) = browser.ask_for_link(&app, NORA).await;
         assert_eq!(status, StatusCode::OK, "{db:?}");
         assert!(html.contains("Check your mail"), "{db:?}: {html}");
-        let link = link_mailed_to(&app, 1, NORA).await;
+        let link = app.sign_in_link(1, NORA).await;
 
         let first = browser.follow(&app, &link).await;
         assert_eq!(first.status(), StatusCode::SEE_OTHER, "{db:?}");
@@ -223,7 +179,7 @@ async fn an_expired_link_is_refused_and_an_unknown_address_gets_the_same_answer_
         northwind(&app).await;
         let mut browser = Browser::open(&app).await;
         let (_, known) = browser.ask_for_link(&app, NORA).await;
-        let link = link_mailed_to(&app, 1, NORA).await;
+        let link = app.sign_in_link(1, NORA).await;
         app.advance(time::Duration::minutes(31));
         let late = browser.follow(&app, &link).await;
         assert_eq!(late.status(), StatusCode::GONE, "{db:?}: expired");
@@ -238,7 +194,7 @@ async fn an_expired_link_is_refused_and_an_unknown_address_gets_the_same_answer_
             "{db:?}: the same page whether or not the address is known"
         );
         browser.ask_for_link(&app, NORA).await;
-        let mail = mail_once_there_are(&app, 2).await;
+        let mail = app.mail_once_there_are(2).await;
         assert!(
             mail.len() == 2 && mail.iter().all(|m| m.contains(&format!("To: {NORA}"))),
             "{db:?}: no mail to a stranger: {mail:?}"
@@ -255,7 +211,7 @@ async fn behind_https_the_session_cookie_is_secure() {
     northwind(&app).await;
     let mut browser = Browser::open(&app).await;
     browser.ask_for_link(&app, NORA).await;
-    let link = link_mailed_to(&app, 1, NORA).await;
+    let link = app.sign_in_link(1, NORA).await;
     let mail = app.sent_mail().pop().expect("mail");
     assert!(
         mail.contains("https://partners.example.com/portal/sign-in/"),
@@ -277,8 +233,8 @@ async fn the_home_page_shows_only_the_partners_own_standing_and_registrations() 
         let hidden = app
             .register(rival, "Zanzibar Hidden Holdings", "zanzibar-hidden.com")
             .await;
-        approve(&app, acme).await;
-        approve(&app, hidden).await;
+        app.approve(acme).await;
+        app.approve(hidden).await;
         app.advance(time::Duration::days(10));
         let browser = signed_in(&app).await;
 

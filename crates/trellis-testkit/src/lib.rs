@@ -1,6 +1,9 @@
 //! Test support shared by the store's conformance suite and the server's
 //! integration tests: a fresh database per test on each backend, and the
-//! real application on port 0 speaking HTTP.
+//! real application on port 0 speaking HTTP, and headless Chromium to drive
+//! its pages (`browser`).
+
+pub mod browser;
 
 use rand::Rng;
 use reqwest::{Method, StatusCode};
@@ -281,6 +284,56 @@ impl TestApp {
             .await
             .expect("token");
         secret
+    }
+
+    /// Adds `email` as one of `partner`'s people, as admin.
+    pub async fn partner_user(&self, partner: i64, name: &str, email: &str) {
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/partners/{partner}/users"),
+                ADMIN_TOKEN,
+                serde_json::json!({"name": name, "email": email}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    /// Approves a registration as admin, which starts its hold.
+    pub async fn approve(&self, registration: i64) {
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/registrations/{registration}/decision"),
+                ADMIN_TOKEN,
+                serde_json::json!({"decision": "approve"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// Every mail sent, once there are `count`: some mail (sign-in links)
+    /// goes out in the background, after the answer.
+    pub async fn mail_once_there_are(&self, count: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let mail = self.sent_mail();
+            if mail.len() >= count {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{count} mails were not sent: {:?}", self.sent_mail());
+    }
+
+    /// The path of the portal sign-in link in mail number `nth` (from 1),
+    /// which must be addressed to `to`.
+    pub async fn sign_in_link(&self, nth: usize, to: &str) -> String {
+        let mail = self.mail_once_there_are(nth).await.swap_remove(nth - 1);
+        assert!(mail.contains(&format!("To: {to}")), "{mail}");
+        let start = mail.find("/portal/sign-in/").expect("a sign-in link");
+        mail[start..]
+            .split_whitespace()
+            .next()
+            .expect("link")
+            .to_owned()
     }
 
     /// Every message the app has sent so far, oldest first.

@@ -1,0 +1,86 @@
+//! The partner portal end to end in real headless Chromium: the person's
+//! own clicks and typing, the real form with its CSRF field, the cookies as
+//! the browser keeps them. Screenshots land in `target/screenshots/`.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use trellis_testkit::browser::Browser;
+use trellis_testkit::{Db, TestApp, ADMIN_TOKEN};
+
+const NORA: &str = "nora@northwind.com";
+
+#[tokio::test]
+async fn a_partner_signs_in_by_mailed_link_sees_its_standing_and_signs_out() {
+    let Some(browser) = Browser::open("portal_sign_in").await else {
+        return;
+    };
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let partner = app.partner("Northwind", "reseller").await;
+    app.partner_user(partner, "Nora", NORA).await;
+    let acme = app.register(partner, "Acme Corp", "acme.com").await;
+    app.approve(acme).await;
+    let revenue = json!({"metric": "revenue", "value": 50000, "occurred_at": "2025-06-01T00:00:00Z",
+                         "source_id": "invoice-1"});
+    let metrics = format!("/api/v1/partners/{partner}/metrics");
+    let (status, body) = app.post(&metrics, ADMIN_TOKEN, revenue).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.advance(time::Duration::days(10));
+
+    browser.visit(&format!("{}/portal/sign-in", app.base)).await;
+    browser.screenshot("1-sign-in").await;
+    browser.fill("Your work email", NORA).await;
+    browser.click("Email me a sign-in link").await;
+    assert_eq!(browser.text_of("h1").await, "Check your mail");
+    browser.screenshot("2-check-your-mail").await;
+
+    let link = app.sign_in_link(1, NORA).await;
+    browser.visit(&format!("{}{link}", app.base)).await;
+    assert_eq!(browser.path().await, "/portal");
+    assert_eq!(browser.text_of("h1").await, "Northwind");
+    assert_eq!(
+        browser.text_of("#tier-heading").await,
+        "Your tier: Registered"
+    );
+    let (_, card) = app
+        .get(
+            &format!("/api/v1/partners/{partner}/scorecard"),
+            ADMIN_TOKEN,
+        )
+        .await;
+    let percent = (card["progress_to_next"].as_f64().expect("progress") * 100.0).round();
+    assert!(percent > 0.0, "some way to the next tier: {card}");
+    assert_eq!(
+        browser.attribute("progress#tier-progress", "value").await,
+        Some(percent.to_string()),
+        "the bar shows the scorecard's progress"
+    );
+    let label = browser.text_of("label[for=tier-progress]").await;
+    assert!(
+        label.starts_with(&format!("{percent}% of the way to Select")),
+        "{label}"
+    );
+    let registrations = browser
+        .text_of("section[aria-labelledby=registrations-heading]")
+        .await;
+    for expected in [
+        format!("REG-{acme:06}"),
+        "Acme Corp".into(),
+        "80 days left".into(),
+    ] {
+        assert!(
+            registrations.contains(&expected),
+            "{expected} in {registrations}"
+        );
+    }
+    browser.screenshot("3-home").await;
+
+    browser.click("Sign out").await;
+    assert_eq!(browser.path().await, "/portal/sign-in");
+    browser.visit(&format!("{}/portal", app.base)).await;
+    assert_eq!(
+        browser.path().await,
+        "/portal/sign-in",
+        "signed out, the home page sends the browser to sign in"
+    );
+    browser.close().await;
+}
