@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 pub enum Actor {
     /// A staff member or integration using a staff token.
     Staff { token_id: i64, role: String },
+    /// A person of the partner team signed in to the staff workspace.
+    StaffUser { user_id: i64, role: String },
     /// Someone acting for a partner (partner token or intake channel).
     Partner { partner_id: PartnerId },
     /// Trellis itself: sweeps, timers and rules that fire on their own.
@@ -21,10 +23,12 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// A compact label for lists and logs, `staff:3`, `partner:12`, `system`.
+    /// A compact label for lists and logs, `staff:3` (a token),
+    /// `staff-user:2` (a signed-in person), `partner:12`, `system`.
     pub fn label(&self) -> String {
         match self {
             Actor::Staff { token_id, .. } => format!("staff:{token_id}"),
+            Actor::StaffUser { user_id, .. } => format!("staff-user:{user_id}"),
             Actor::Partner { partner_id } => format!("partner:{partner_id}"),
             Actor::System => "system".into(),
             Actor::Crm => "crm".into(),

@@ -10,6 +10,7 @@ pub mod intake;
 pub mod mail;
 pub mod metric_input;
 mod outbox;
+pub mod passwords;
 mod problem;
 mod slack_webhook;
 pub mod sweep;

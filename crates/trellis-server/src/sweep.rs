@@ -1,8 +1,8 @@
 //! The background sweep: expires registrations whose deadlines passed,
 //! lapses tier exceptions whose end date came, escalates registrations past
 //! their response SLA, reminds partners of first meetings coming due, sends
-//! weekly summaries and the quarterly review reminder, and delivers queued
-//! notifications. Reads are correct without it (each read
+//! weekly summaries and the quarterly review reminder, purges expired
+//! sign-in links and sessions, and delivers queued notifications. Reads are correct without it (each read
 //! applies a due expiry, and an exception past its date no longer counts);
 //! the sweep makes sure tiers, the event log, lists and people catch up
 //! even when nobody looks. Every step works from stored state, so several
@@ -48,6 +48,10 @@ pub async fn run_once(state: &AppState) {
     );
     let review = store.remind_review(program, team, now).await.map(u64::from);
     report("review reminders", review);
+    report(
+        "expired sign-ins purged",
+        store.purge_expired_sign_ins(now).await,
+    );
     report(
         "notifications sent",
         crate::outbox::deliver_due(state).await,

@@ -124,25 +124,32 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<PartnerUser> {
         let mut tx = self.write().await?;
-        let user = spend_user_secret(&mut tx, "slack_link_codes", "code_hash", code, now)
-            .await?
-            .ok_or_else(|| {
-                StoreError::conflict(
-                    "that code is unknown, used or expired; get a new one from your status page",
-                )
-            })?;
+        let user = spend_user_secret(
+            &mut tx,
+            "slack_link_codes",
+            "code_hash",
+            "partner_user_id",
+            code,
+            now,
+        )
+        .await?
+        .ok_or_else(|| {
+            StoreError::conflict(
+                "that code is unknown, used or expired; get a new one from your status page",
+            )
+        })?;
         sqlx::query(
             "INSERT INTO slack_users (team_id, user_id, partner_user_id, linked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (team_id, user_id) DO UPDATE SET partner_user_id = excluded.partner_user_id, linked_at = excluded.linked_at",
         )
         .bind(team)
         .bind(slack_user)
-        .bind(user.0)
+        .bind(user)
         .bind(micros(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.partner_user(user).await
+        self.partner_user(PartnerUserId(user)).await
     }
 
     /// The partner user a Slack user is linked to.

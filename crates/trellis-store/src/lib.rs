@@ -29,6 +29,8 @@ mod registrations;
 mod reminders;
 mod retry;
 mod rows;
+mod sessions;
+mod staff;
 mod tiers;
 mod tokens;
 
@@ -41,10 +43,11 @@ pub use idempotency::{IdempotencyOutcome, RequestKey, StoredResponse};
 pub use intake::{IntakeEntry, Sender};
 pub use notify::{DeliveryChannel, Failure, NewNotification, Notification, Outgoing, SlackChannel};
 pub use partners::{NewPartner, PartnerChannels, PartnerUser};
-pub use portal::NewSession;
 pub use recipients::TeamChannels;
 pub use records::{AccountRecord, ConflictRecord, RegistrationRecord};
 pub use registrations::{Registered, RegistrationFilter};
+pub use sessions::NewSession;
+pub use staff::{NewStaffUser, StaffUser};
 pub use tiers::{
     Adjustment, AppealRecord, MetricRecord, NewException, NewMetric, PartnerStanding,
     ProposalRecord, Recorded, ReviewRecord, TierException, HYGIENE,

@@ -1,7 +1,7 @@
 //! What the partner portal needs from the database: sign-in links mailed to
 //! partner users, the sessions they open, and the partner's own open
-//! registrations and recent decisions. Link and session secrets are stored
-//! only as hashes ([`token_hash`]), like every other token.
+//! registrations and recent decisions. Sign-in itself is shared with the
+//! staff workspace (`sessions.rs`).
 
 use crate::db::Store;
 use crate::error::Result;
@@ -9,8 +9,7 @@ use crate::events::{event_from_row, EventRecord};
 use crate::partners::PartnerUser;
 use crate::records::RegistrationRecord;
 use crate::registrations::{from_row, ACTIVE};
-use crate::rows::{micros, RowExt};
-use crate::tokens::{spend_user_secret, token_hash};
+use crate::sessions::{NewSession, PORTAL};
 use time::OffsetDateTime;
 use trellis_domain::ids::{PartnerId, PartnerUserId};
 
@@ -19,13 +18,6 @@ use trellis_domain::ids::{PartnerId, PartnerUserId};
 const DECISIONS: &str =
     "('approved', 'declined', 'info_requested', 'expired', 'conflict_resolved', \
                           'tier_changed', 'reviewed', 'appeal_decided', 'exception_granted')";
-
-/// A session secret and how long it lasts, as the sign-in that opens it
-/// chose them.
-pub struct NewSession<'a> {
-    pub secret: &'a str,
-    pub expires_at: OffsetDateTime,
-}
 
 impl Store {
     /// Stores a sign-in link for `user`, valid until `expires_at`.
@@ -36,41 +28,22 @@ impl Store {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO portal_sign_in_links (token_hash, partner_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash(secret))
-            .bind(user.0)
-            .bind(micros(now))
-            .bind(micros(expires_at))
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.create_link(&PORTAL, secret, user.0, now, expires_at)
+            .await
     }
 
     /// Spends a sign-in link and, if it was still valid, opens `session`
-    /// for its user in the same transaction, so a link opens one session
-    /// at most. The link is spent whether or not it was still valid.
+    /// for its user: a link opens one session at most.
     pub async fn redeem_sign_in_link(
         &self,
         link: &str,
         session: &NewSession<'_>,
         now: OffsetDateTime,
     ) -> Result<Option<PartnerUser>> {
-        let mut tx = self.write().await?;
-        let Some(user) =
-            spend_user_secret(&mut tx, "portal_sign_in_links", "token_hash", link, now).await?
-        else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        sqlx::query("INSERT INTO portal_sessions (token_hash, partner_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash(session.secret))
-            .bind(user.0)
-            .bind(micros(now))
-            .bind(micros(session.expires_at))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.partner_user(user).await.map(Some)
+        match self.redeem_link(&PORTAL, link, session, now).await? {
+            Some(user) => self.partner_user(PartnerUserId(user)).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The partner user a session secret belongs to, unless it is unknown,
@@ -80,29 +53,15 @@ impl Store {
         secret: &str,
         now: OffsetDateTime,
     ) -> Result<Option<PartnerUser>> {
-        let row = sqlx::query(
-            "SELECT partner_user_id FROM portal_sessions WHERE token_hash = $1 AND expires_at > $2",
-        )
-        .bind(token_hash(secret))
-        .bind(micros(now))
-        .fetch_optional(&self.reader)
-        .await?;
-        match row {
-            Some(r) => Ok(Some(
-                self.partner_user(PartnerUserId(r.int("partner_user_id")?))
-                    .await?,
-            )),
+        match self.session_user(&PORTAL, secret, now).await? {
+            Some(user) => self.partner_user(PartnerUserId(user)).await.map(Some),
             None => Ok(None),
         }
     }
 
     /// Ends a session: its cookie opens nothing any more.
     pub async fn end_portal_session(&self, secret: &str) -> Result<()> {
-        sqlx::query("DELETE FROM portal_sessions WHERE token_hash = $1")
-            .bind(token_hash(secret))
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.end_session(&PORTAL, secret).await
     }
 
     /// A partner's active registrations, newest first.

@@ -7,7 +7,7 @@ use crate::rows::{micros, RowExt};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use trellis_domain::event::Actor;
-use trellis_domain::ids::{PartnerId, PartnerUserId};
+use trellis_domain::ids::PartnerId;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,27 +86,25 @@ pub fn token_hash(secret: &str) -> String {
 }
 
 /// Spends a single-use secret kept hashed in `table` (in `hash_column`,
-/// beside `partner_user_id` and `expires_at`): the row goes whether or not
-/// it was still valid, so a secret works once at most. Returns the user it
-/// was for when it was known and not expired.
+/// beside `expires_at` and the id of whom it is for, in `user_column`): the
+/// row goes whether or not it was still valid, so a secret works once at
+/// most. Returns the user it was for when it was known and not expired.
 pub(crate) async fn spend_user_secret(
     tx: &mut Tx,
     table: &str,
     hash_column: &str,
+    user_column: &str,
     secret: &str,
     now: OffsetDateTime,
-) -> Result<Option<PartnerUserId>> {
-    let sql = format!(
-        "DELETE FROM {table} WHERE {hash_column} = $1 RETURNING partner_user_id, expires_at"
-    );
+) -> Result<Option<i64>> {
+    let sql =
+        format!("DELETE FROM {table} WHERE {hash_column} = $1 RETURNING {user_column}, expires_at");
     let row = sqlx::query(&sql)
         .bind(token_hash(secret))
         .fetch_optional(&mut **tx)
         .await?;
     match row {
-        Some(r) if r.int("expires_at")? > micros(now) => {
-            Ok(Some(PartnerUserId(r.int("partner_user_id")?)))
-        }
+        Some(r) if r.int("expires_at")? > micros(now) => Ok(Some(r.int(user_column)?)),
         _ => Ok(None),
     }
 }

@@ -1,9 +1,10 @@
 //! Test support shared by the store's conformance suite and the server's
 //! integration tests: a fresh database per test on each backend, and the
 //! real application on port 0 speaking HTTP, and headless Chromium to drive
-//! its pages (`browser`).
+//! its pages (`browser`), or plain HTTP with cookies for page tests (`web`).
 
 pub mod browser;
+pub mod web;
 
 use rand::Rng;
 use reqwest::{Method, StatusCode};

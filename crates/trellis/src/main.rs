@@ -9,6 +9,7 @@ mod events;
 mod import;
 mod import_metrics;
 mod serve;
+mod users;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -67,6 +68,9 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The staff workspace's people.
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// Bulk imports.
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -126,6 +130,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Create { role, label, db }) => {
             create_token(&db, &role, &label).await
         }
+        Command::User(cmd) => users::run(cmd).await,
         Command::Import(cmd) => import::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Crm(cmd) => crm::run(cmd).await,

@@ -8,6 +8,9 @@ mod captcha;
 mod csrf;
 mod portal;
 mod register;
+mod session_cookie;
+mod sign_in_mail;
+mod staff;
 mod status;
 
 use crate::AppState;
@@ -26,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/status/{token}/slack-code", post(status::slack_code))
         .route("/static/trellis.css", get(stylesheet))
         .merge(portal::router())
+        .merge(staff::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -89,5 +93,15 @@ pub(crate) fn message(state: &AppState, status: StatusCode, heading: &str, text:
             text,
         },
         None,
+    )
+}
+
+/// The answer to a form whose CSRF token does not match: nothing changed.
+pub(crate) fn reload(state: &AppState) -> Response {
+    message(
+        state,
+        StatusCode::FORBIDDEN,
+        "Please reload the page",
+        "This form has expired or was sent from another site. Reload the page and try again.",
     )
 }

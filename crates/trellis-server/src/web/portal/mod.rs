@@ -17,5 +17,5 @@ pub fn router() -> Router<AppState> {
         .route("/portal/sign-in", get(sign_in::page).post(sign_in::request))
         .route("/portal/sign-in/{token}", get(sign_in::follow))
         .route("/portal/sign-out", post(sign_in::sign_out))
-        .layer(Extension(sign_in::limiter()))
+        .layer(Extension(crate::web::sign_in_mail::limiter()))
 }

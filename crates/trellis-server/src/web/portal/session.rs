@@ -1,22 +1,21 @@
-//! The portal session: a random secret in a cookie, its hash in the store.
-//! The cookie is `HttpOnly` (no script reads it), `SameSite=Lax` (it
-//! travels when a person follows a link to the portal, not on another
-//! site's posts), `Secure` behind https, and scoped to `/portal`.
+//! The portal session: a cookie scoped to `/portal` (see
+//! [`SessionCookie`]) whose secret the store knows only by hash.
 
+use crate::web::session_cookie::SessionCookie;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use time::Duration;
 use trellis_store::PartnerUser;
 
-const COOKIE: &str = "trellis_portal";
-const PATH: &str = "/portal";
-
-/// How long a session lasts before the person signs in again.
-pub const LIFETIME: Duration = Duration::days(14);
+pub const COOKIE: SessionCookie = SessionCookie {
+    name: "trellis_portal",
+    path: "/portal",
+    sign_in: "/portal/sign-in",
+    lifetime: Duration::days(14),
+};
 
 /// A signed-in partner user. A handler that takes one shows only this
 /// user's partner; without a valid session the browser is sent to sign in.
@@ -24,35 +23,13 @@ pub struct SignedIn {
     pub user: PartnerUser,
 }
 
-/// Sets the cookie that carries a new session's `secret`.
-pub fn start(jar: CookieJar, secret: String, secure: bool) -> CookieJar {
-    let cookie = Cookie::build((COOKIE, secret))
-        .path(PATH)
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(LIFETIME)
-        .build();
-    jar.add(cookie)
-}
-
-/// The session secret the browser presents, if any.
-pub fn secret(jar: &CookieJar) -> Option<&str> {
-    jar.get(COOKIE).map(Cookie::value).filter(|v| !v.is_empty())
-}
-
-/// Tells the browser to forget the session cookie.
-pub fn forget(jar: CookieJar) -> CookieJar {
-    jar.remove(Cookie::build(COOKIE).path(PATH))
-}
-
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let sign_in = || Redirect::to("/portal/sign-in").into_response();
-        let Some(secret) = secret(&jar) else {
+        let sign_in = || Redirect::to(COOKIE.sign_in).into_response();
+        let Some(secret) = COOKIE.secret(&jar) else {
             return Err(sign_in());
         };
         match state.store.portal_session(secret, state.clock.now()).await {

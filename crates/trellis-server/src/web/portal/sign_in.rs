@@ -4,8 +4,9 @@
 //! known, so the form cannot be used to learn who the partners' people are.
 
 use super::session;
-use crate::mail::OutgoingMail;
-use crate::web::{csrf, message, render};
+use crate::web::session_cookie::{signed_out, CsrfOnly};
+use crate::web::sign_in_mail::{self, LinkMail, SignInLimiter};
+use crate::web::{csrf, message, reload, render};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -13,26 +14,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use time::Duration;
 use trellis_domain::dedupe::Email;
-use trellis_store::{NewSession, PartnerUser, Sender};
-
-/// How long a sign-in link works.
-const LINK_MINUTES: i64 = 30;
-
-/// Sign-in requests per address: each may send a mail, so a stranger must
-/// not be able to flood someone's mailbox through the form.
-pub type SignInLimiter = DefaultKeyedRateLimiter<String>;
-
-/// Five requests per address and hour.
-pub fn limiter() -> Arc<SignInLimiter> {
-    let quota = Quota::per_hour(NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN));
-    Arc::new(RateLimiter::keyed(quota))
-}
+use trellis_store::{NewSession, Sender};
 
 #[derive(Template)]
 #[template(path = "portal_sign_in.html")]
@@ -94,51 +80,36 @@ pub async fn request(
     if limiter.check_key(&email.as_str().to_owned()).is_err() {
         return message(&state, StatusCode::TOO_MANY_REQUESTS, "Please wait a while", "Several sign-in links went to this address in the last hour. Use the latest one, or ask again later.");
     }
-    match state.store.sender(&email).await {
-        Ok(Some(Sender {
-            user: Some(user), ..
-        })) => {
-            // In the background, so a known address is answered as fast as
-            // an unknown one and the timing gives nothing away either.
-            let state = state.clone();
-            tokio::spawn(async move {
-                if let Err(e) = send_link(&state, &user).await {
-                    tracing::error!(error = %e, user = user.id.0, "could not send a portal sign-in link");
-                }
-            });
-        }
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "partner lookup for a portal sign-in failed"),
-    }
-    let text = format!("If {email} belongs to one of our partners' people, a sign-in link is on its way. It works once, within {LINK_MINUTES} minutes.");
+    let lookup = state.clone();
+    let address = email.clone();
+    sign_in_mail::in_background(async move { send_link(&lookup, &address).await });
+    let text = sign_in_mail::check_your_mail(&email, "one of our partners' people");
     message(&state, StatusCode::OK, "Check your mail", &text)
 }
 
-/// Stores a fresh link for `user` and mails it at once: the mail carries a
-/// secret, so it never waits in the notification queue.
-async fn send_link(state: &AppState, user: &PartnerUser) -> anyhow::Result<()> {
+/// Stores a fresh link for the partner user at `email`, if there is one,
+/// and mails it.
+async fn send_link(state: &AppState, email: &Email) -> anyhow::Result<()> {
+    let Some(Sender {
+        user: Some(user), ..
+    }) = state.store.sender(email).await?
+    else {
+        return Ok(());
+    };
     let secret = crate::tokens::new_secret();
     let now = state.clock.now();
-    let expires = now + Duration::minutes(LINK_MINUTES);
+    let expires = now + Duration::minutes(sign_in_mail::LINK_MINUTES);
     state
         .store
         .create_sign_in_link(&secret, user.id, now, expires)
         .await?;
-    let program = &state.program.name;
-    let text = format!(
-        "Hello {},\n\nSign in to the {program} partner portal with this link. It works once, \
-         within {LINK_MINUTES} minutes; keep it to yourself:\n{}/portal/sign-in/{secret}\n\n\
-         If you did not ask to sign in, ignore this mail.\n\n-- \n{program}\n",
-        user.name, state.public_url
-    );
-    let mail = OutgoingMail {
-        to: user.email.clone(),
-        subject: format!("Your sign-in link for {program}"),
-        text,
-        html: None,
-        in_reply_to: None,
+    let link = LinkMail {
+        to: &user.email,
+        name: &user.name,
+        place: "partner portal",
+        url: format!("{}/portal/sign-in/{secret}", state.public_url),
     };
-    state.mailer.send(&mail).await
+    sign_in_mail::send(state, link).await
 }
 
 /// `GET /portal/sign-in/{token}`: spends the link and opens a session.
@@ -151,11 +122,11 @@ pub async fn follow(
     let secret = crate::tokens::new_secret();
     let session = NewSession {
         secret: &secret,
-        expires_at: now + session::LIFETIME,
+        expires_at: now + session::COOKIE.lifetime,
     };
     match state.store.redeem_sign_in_link(&token, &session, now).await {
         Ok(Some(_)) => {
-            let jar = session::start(jar, secret, secure(&state));
+            let jar = session::COOKIE.start(jar, secret, secure(&state));
             (jar, Redirect::to("/portal")).into_response()
         }
         Ok(None) => message(&state, StatusCode::GONE, "Ask for a new link", "This sign-in link was already used, has expired or is unknown. Ask for a new one at /portal/sign-in."),
@@ -163,35 +134,14 @@ pub async fn follow(
     }
 }
 
-#[derive(Deserialize)]
-pub struct SignOutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /portal/sign-out`: ends the session in the store, so a copied
 /// cookie stops working too.
 pub async fn sign_out(
     State(state): State<AppState>,
     jar: CookieJar,
-    Form(form): Form<SignOutForm>,
+    Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if !csrf::valid(&jar, &form.csrf) {
-        return reload(&state);
-    }
-    if let Some(secret) = session::secret(&jar) {
-        if let Err(e) = state.store.end_portal_session(secret).await {
-            return crate::problem::ApiError::from(e).into_response();
-        }
-    }
-    (session::forget(jar), Redirect::to("/portal/sign-in")).into_response()
-}
-
-fn reload(state: &AppState) -> Response {
-    message(
-        state,
-        StatusCode::FORBIDDEN,
-        "Please reload the page",
-        "This form has expired or was sent from another site. Reload the page and try again.",
-    )
+    let store = state.store.clone();
+    let end = |secret: String| async move { store.end_portal_session(&secret).await };
+    signed_out(&state, jar, &form.csrf, &session::COOKIE, end).await
 }

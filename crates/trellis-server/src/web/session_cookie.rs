@@ -1,0 +1,81 @@
+//! The cookie that carries a session: a random secret, its hash in the
+//! store. It is `HttpOnly` (no script reads it), `SameSite=Lax` (it travels
+//! when a person follows a link from a mail, not on another site's posts),
+//! `Secure` behind https, and scoped to the part of the site it opens.
+
+use crate::web::{csrf, reload};
+use crate::AppState;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use std::future::Future;
+use time::Duration;
+use trellis_store::StoreError;
+
+/// One audience's session cookie.
+pub struct SessionCookie {
+    pub name: &'static str,
+    /// The only path the browser sends it to.
+    pub path: &'static str,
+    /// How long a session lasts before the person signs in again.
+    pub lifetime: Duration,
+    /// Where a person without a session signs in.
+    pub sign_in: &'static str,
+}
+
+impl SessionCookie {
+    /// Sets the cookie that carries a new session's `secret`.
+    pub fn start(&self, jar: CookieJar, secret: String, secure: bool) -> CookieJar {
+        let cookie = Cookie::build((self.name, secret))
+            .path(self.path)
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .max_age(self.lifetime)
+            .build();
+        jar.add(cookie)
+    }
+
+    /// The session secret the browser presents, if any.
+    pub fn secret<'j>(&self, jar: &'j CookieJar) -> Option<&'j str> {
+        jar.get(self.name)
+            .map(Cookie::value)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Tells the browser to forget the session cookie.
+    pub fn forget(&self, jar: CookieJar) -> CookieJar {
+        jar.remove(Cookie::build(self.name).path(self.path))
+    }
+}
+
+/// A form that carries nothing but its CSRF token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfOnly {
+    pub csrf: String,
+}
+
+/// Signs out: `end` deletes the session in the store, so a copied cookie
+/// stops working too; then the browser forgets the cookie.
+pub async fn signed_out<Fut>(
+    state: &AppState,
+    jar: CookieJar,
+    csrf_token: &str,
+    cookie: &SessionCookie,
+    end: impl FnOnce(String) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    if !csrf::valid(&jar, csrf_token) {
+        return reload(state);
+    }
+    if let Some(secret) = cookie.secret(&jar) {
+        if let Err(e) = end(secret.to_owned()).await {
+            return crate::problem::ApiError::from(e).into_response();
+        }
+    }
+    (cookie.forget(jar), Redirect::to(cookie.sign_in)).into_response()
+}
