@@ -327,9 +327,18 @@ impl TestApp {
     /// The path of the portal sign-in link in mail number `nth` (from 1),
     /// which must be addressed to `to`.
     pub async fn sign_in_link(&self, nth: usize, to: &str) -> String {
+        self.link_in_mail(nth, to, "/portal/sign-in/").await
+    }
+
+    /// The staff sign-in link in the `nth` message sent, which went to `to`.
+    pub async fn staff_sign_in_link(&self, nth: usize, to: &str) -> String {
+        self.link_in_mail(nth, to, "/staff/sign-in/").await
+    }
+
+    async fn link_in_mail(&self, nth: usize, to: &str, prefix: &str) -> String {
         let mail = self.mail_once_there_are(nth).await.swap_remove(nth - 1);
         assert!(mail.contains(&format!("To: {to}")), "{mail}");
-        let start = mail.find("/portal/sign-in/").expect("a sign-in link");
+        let start = mail.find(prefix).expect("a sign-in link");
         mail[start..]
             .split_whitespace()
             .next()

@@ -169,6 +169,103 @@ async fn token_create_prints_a_working_token_once_and_import_feeds_dedupe() {
     assert_eq!(found["linked"]["domain"], "initech.com", "{found}");
 }
 
+/// Runs `trellis user ARGS`, writing `stdin` to it; returns whether it
+/// succeeded and what it printed (stdout, then stderr).
+fn user_command(args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = trellis()
+        .arg("user")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn user_create_stores_an_argon2_hash_that_signs_in_and_refuses_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let create = |email: &'static str, password: &'static str| {
+        let db = db.clone();
+        move || {
+            let args = [
+                "create",
+                "--email",
+                email,
+                "--name",
+                "Mia Manager",
+                "--role",
+                "manager",
+                "--password-stdin",
+                "--db",
+                &db,
+            ];
+            user_command(&args, password)
+        }
+    };
+    let (ok, text) = create("mia@vendor.example", "short\n")();
+    assert!(!ok && text.contains("at least 12 characters"), "{text}");
+    let (ok, text) = create("not an address", "a long enough password\n")();
+    assert!(!ok && text.contains("--email"), "{text}");
+    let (ok, text) = create("mia@vendor.example", "a long enough password\n")();
+    assert!(
+        ok && text.contains("added Mia Manager <mia@vendor.example> as manager"),
+        "{text}"
+    );
+    let (ok, text) = create("mia@vendor.example", "a long enough password\n")();
+    assert!(!ok && text.contains("already a staff user"), "{text}");
+
+    let store = trellis_store::Store::connect(&db).await.expect("store");
+    let email = trellis_domain::dedupe::Email::parse("mia@vendor.example").expect("email");
+    let (user, hash) = store
+        .staff_user_by_email(&email)
+        .await
+        .expect("read")
+        .expect("mia");
+    assert_eq!(user.role, trellis_store::Role::Manager);
+    let hash = hash.expect("a password hash");
+    assert!(
+        hash.starts_with("$argon2id$") && !hash.contains("long enough"),
+        "{hash}"
+    );
+    assert!(trellis_server::passwords::verify(
+        "a long enough password",
+        Some(&hash)
+    ));
+
+    let args = [
+        "password",
+        "--email",
+        "mia@vendor.example",
+        "--remove",
+        "--db",
+        &db,
+    ];
+    let (ok, text) = user_command(&args, "");
+    assert!(ok && text.contains("password removed"), "{text}");
+    let (_, hash) = store
+        .staff_user_by_email(&email)
+        .await
+        .expect("read")
+        .expect("mia");
+    assert!(hash.is_none(), "signs in by mailed link only");
+}
+
 #[tokio::test]
 async fn the_demo_is_a_living_program() {
     let dir = tempfile::tempdir().expect("dir");
