@@ -41,9 +41,9 @@ pub use idempotency::{IdempotencyOutcome, RequestKey, StoredResponse};
 pub use intake::{IntakeEntry, Sender};
 pub use notify::{DeliveryChannel, Failure, NewNotification, Notification, Outgoing, SlackChannel};
 pub use partners::{NewPartner, PartnerChannels, PartnerUser};
-pub use portal::NewSession;
+pub use portal::{NewSession, ReviewDecision};
 pub use recipients::TeamChannels;
-pub use records::{AccountRecord, ConflictRecord, RegistrationRecord};
+pub use records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 pub use registrations::{Registered, RegistrationFilter};
 pub use tiers::{
     Adjustment, AppealRecord, MetricRecord, NewException, NewMetric, PartnerStanding,
