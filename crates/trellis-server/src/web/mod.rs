@@ -9,6 +9,7 @@ mod csrf;
 mod portal;
 mod register;
 mod status;
+mod words;
 
 use crate::AppState;
 use askama::Template;
@@ -16,6 +17,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use trellis_domain::ids::CaseNumber;
 
 pub use register::{limiter as form_limiter, FormLimiter};
 
@@ -26,6 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/status/{token}/slack-code", post(status::slack_code))
         .route("/static/trellis.css", get(stylesheet))
         .merge(portal::router())
+}
+
+/// A registration's page in the partner portal, as mail links to it.
+pub(crate) fn portal_link(state: &AppState, case: CaseNumber) -> String {
+    format!("{}/portal/registrations/{case}", state.public_url)
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -2,13 +2,15 @@
 //! email, the link (single use, 30 minutes) opens a session, and signing out
 //! ends it. The answer to a request never says whether the address is
 //! known, so the form cannot be used to learn who the partners' people are.
+//! A page asked for before signing in travels as `next` through the form
+//! and the mailed link, and the link opens it (when it is inside the portal).
 
-use super::session;
+use super::{refused_form, secure, session};
 use crate::mail::OutgoingMail;
 use crate::web::{csrf, message, render};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -40,6 +42,20 @@ struct SignInPage<'a> {
     program: &'a str,
     csrf: String,
     problem: Option<String>,
+    next: Option<&'a str>,
+}
+
+/// The page to open once signed in, as a query or form field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Next {
+    next: String,
+}
+
+impl Next {
+    fn safe(&self) -> Option<&str> {
+        session::safe_next(&self.next)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -47,10 +63,7 @@ struct SignInPage<'a> {
 pub struct SignInForm {
     csrf: String,
     work_email: String,
-}
-
-fn secure(state: &AppState) -> bool {
-    state.public_url.starts_with("https://")
+    next: String,
 }
 
 fn form_page(
@@ -58,19 +71,25 @@ fn form_page(
     jar: CookieJar,
     status: StatusCode,
     problem: Option<String>,
+    next: Option<&str>,
 ) -> Response {
     let (jar, csrf) = csrf::token(jar, secure(state));
     let page = SignInPage {
         program: &state.program.name,
         csrf,
         problem,
+        next,
     };
     (jar, render(status, &page, None)).into_response()
 }
 
 /// `GET /portal/sign-in`
-pub async fn page(State(state): State<AppState>, jar: CookieJar) -> Response {
-    form_page(&state, jar, StatusCode::OK, None)
+pub async fn page(
+    State(state): State<AppState>,
+    Query(next): Query<Next>,
+    jar: CookieJar,
+) -> Response {
+    form_page(&state, jar, StatusCode::OK, None, next.safe())
 }
 
 /// `POST /portal/sign-in`: mails a link when the address is a partner
@@ -82,13 +101,15 @@ pub async fn request(
     Form(form): Form<SignInForm>,
 ) -> Response {
     if !csrf::valid(&jar, &form.csrf) {
-        return reload(&state);
+        return refused_form(&state);
     }
+    let next = session::safe_next(&form.next).map(str::to_owned);
     let email = match Email::parse(&form.work_email) {
         Ok(email) => email,
         Err(e) => {
             let problem = Some(format!("Your work email: {e}"));
-            return form_page(&state, jar, StatusCode::UNPROCESSABLE_ENTITY, problem);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return form_page(&state, jar, status, problem, next.as_deref());
         }
     };
     if limiter.check_key(&email.as_str().to_owned()).is_err() {
@@ -102,7 +123,7 @@ pub async fn request(
             // an unknown one and the timing gives nothing away either.
             let state = state.clone();
             tokio::spawn(async move {
-                if let Err(e) = send_link(&state, &user).await {
+                if let Err(e) = send_link(&state, &user, next.as_deref()).await {
                     tracing::error!(error = %e, user = user.id.0, "could not send a portal sign-in link");
                 }
             });
@@ -115,8 +136,9 @@ pub async fn request(
 }
 
 /// Stores a fresh link for `user` and mails it at once: the mail carries a
-/// secret, so it never waits in the notification queue.
-async fn send_link(state: &AppState, user: &PartnerUser) -> anyhow::Result<()> {
+/// secret, so it never waits in the notification queue. The link carries
+/// `next`, the page to open once signed in.
+async fn send_link(state: &AppState, user: &PartnerUser, next: Option<&str>) -> anyhow::Result<()> {
     let secret = crate::tokens::new_secret();
     let now = state.clock.now();
     let expires = now + Duration::minutes(LINK_MINUTES);
@@ -125,9 +147,12 @@ async fn send_link(state: &AppState, user: &PartnerUser) -> anyhow::Result<()> {
         .create_sign_in_link(&secret, user.id, now, expires)
         .await?;
     let program = &state.program.name;
+    let query = next
+        .map(|n| format!("?{}", session::next_query(n)))
+        .unwrap_or_default();
     let text = format!(
         "Hello {},\n\nSign in to the {program} partner portal with this link. It works once, \
-         within {LINK_MINUTES} minutes; keep it to yourself:\n{}/portal/sign-in/{secret}\n\n\
+         within {LINK_MINUTES} minutes; keep it to yourself:\n{}/portal/sign-in/{secret}{query}\n\n\
          If you did not ask to sign in, ignore this mail.\n\n-- \n{program}\n",
         user.name, state.public_url
     );
@@ -141,10 +166,12 @@ async fn send_link(state: &AppState, user: &PartnerUser) -> anyhow::Result<()> {
     state.mailer.send(&mail).await
 }
 
-/// `GET /portal/sign-in/{token}`: spends the link and opens a session.
+/// `GET /portal/sign-in/{token}`: spends the link, opens a session, and
+/// goes to the page asked for before signing in, else the home page.
 pub async fn follow(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    Query(next): Query<Next>,
     jar: CookieJar,
 ) -> Response {
     let now = state.clock.now();
@@ -156,7 +183,7 @@ pub async fn follow(
     match state.store.redeem_sign_in_link(&token, &session, now).await {
         Ok(Some(_)) => {
             let jar = session::start(jar, secret, secure(&state));
-            (jar, Redirect::to("/portal")).into_response()
+            (jar, Redirect::to(next.safe().unwrap_or("/portal"))).into_response()
         }
         Ok(None) => message(&state, StatusCode::GONE, "Ask for a new link", "This sign-in link was already used, has expired or is unknown. Ask for a new one at /portal/sign-in."),
         Err(e) => crate::problem::ApiError::from(e).into_response(),
@@ -177,7 +204,7 @@ pub async fn sign_out(
     Form(form): Form<SignOutForm>,
 ) -> Response {
     if !csrf::valid(&jar, &form.csrf) {
-        return reload(&state);
+        return refused_form(&state);
     }
     if let Some(secret) = session::secret(&jar) {
         if let Err(e) = state.store.end_portal_session(secret).await {
@@ -185,13 +212,4 @@ pub async fn sign_out(
         }
     }
     (session::forget(jar), Redirect::to("/portal/sign-in")).into_response()
-}
-
-fn reload(state: &AppState) -> Response {
-    message(
-        state,
-        StatusCode::FORBIDDEN,
-        "Please reload the page",
-        "This form has expired or was sent from another site. Reload the page and try again.",
-    )
 }
