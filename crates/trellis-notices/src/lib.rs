@@ -53,6 +53,9 @@ pub struct Received {
     pub response_sla_hours: u32,
     /// Another registration claims the account; the conflict rules decide.
     pub in_conflict: bool,
+    /// The registration's page in the partner portal, which signs the
+    /// reader in by a mailed link and then opens it.
+    pub portal_link: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,19 +180,25 @@ pub struct ConflictOpened {
 impl ConflictOpened {
     /// How the policy decides, in plain words.
     pub fn rule(&self) -> &'static str {
-        match self.policy {
-            ConflictPolicy::FirstMeeting => {
-                "the first partner to log a customer meeting keeps the registration"
-            }
-            ConflictPolicy::FirstRegistered => "the registration submitted first keeps the account",
-            ConflictPolicy::SplitBySegment => {
-                "each partner keeps the registration for its own market segment"
-            }
-        }
+        conflict_rule(self.policy)
     }
 
     pub fn meeting_decides(&self) -> bool {
         self.policy == ConflictPolicy::FirstMeeting
+    }
+}
+
+/// How a conflict policy decides, in plain words, as notices and the
+/// partner portal tell it.
+pub fn conflict_rule(policy: ConflictPolicy) -> &'static str {
+    match policy {
+        ConflictPolicy::FirstMeeting => {
+            "the first partner to log a customer meeting keeps the registration"
+        }
+        ConflictPolicy::FirstRegistered => "the registration submitted first keeps the account",
+        ConflictPolicy::SplitBySegment => {
+            "each partner keeps the registration for its own market segment"
+        }
     }
 }
 

@@ -20,6 +20,7 @@ fn every_kind(company: &str) -> Vec<Notice> {
             case: case(),
             response_sla_hours: 48,
             in_conflict: true,
+            portal_link: "https://partners.example.com/portal/registrations/REG-000007".into(),
         }),
         Notice::Incomplete(Incomplete {
             problems: vec!["company_domain: missing".into()],
@@ -169,6 +170,8 @@ fn the_texts_read_as_before() {
     assert!(text("won").contains("closed won, 12500.00 EUR."));
     assert!(text("lost").contains("closed lost."));
     assert!(text("intake_reply").contains("Another partner has registered this account too"));
+    assert!(text("intake_reply")
+        .contains("partner portal (we mail you a sign-in link, no password): https://partners.example.com/portal/registrations/REG-000007"));
 }
 
 #[test]

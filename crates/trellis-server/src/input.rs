@@ -91,6 +91,23 @@ impl Checker {
     }
 }
 
+/// An appeal's message and evidence, checked alike from the API and the
+/// portal: the message is required, and every piece of evidence must be an
+/// http or https URL a reviewer can open.
+pub fn appeal(message: &str, evidence_urls: &[String]) -> Result<Text, ApiError> {
+    let mut c = Checker::default();
+    let message = c.check("message", Text::parse("message", message));
+    for url in evidence_urls {
+        if !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            c.fail(
+                "evidence_urls",
+                format!("'{url}' is not an http or https URL"),
+            );
+        }
+    }
+    c.finish(|| message)
+}
+
 /// `POST /api/v1/registrations`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -84,3 +84,58 @@ async fn a_partner_signs_in_by_mailed_link_sees_its_standing_and_signs_out() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_partner_registers_a_lead_in_the_portal_and_sees_it_pending() {
+    let Some(browser) = Browser::open("portal_registration").await else {
+        return;
+    };
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let partner = app.partner("Northwind", "reseller").await;
+    app.partner_user(partner, "Nora", NORA).await;
+
+    browser.visit(&format!("{}/portal/sign-in", app.base)).await;
+    browser.fill("Your work email", NORA).await;
+    browser.click("Email me a sign-in link").await;
+    let link = app.sign_in_link(1, NORA).await;
+    browser.visit(&format!("{}{link}", app.base)).await;
+    assert_eq!(browser.path().await, "/portal");
+
+    browser.click("Register a prospect").await;
+    assert_eq!(browser.path().await, "/portal/registrations/new");
+    browser.screenshot("1-new-registration").await;
+    for (label, value) in [
+        ("Company", "Initech"),
+        ("Website", "initech.com"),
+        ("Contact name", "Peter Gibbons"),
+        ("Contact email", "peter@initech.com"),
+        ("What do they need?", "TPS reports, automated"),
+    ] {
+        browser.fill(label, value).await;
+    }
+    browser
+        .check("The contact agreed to be registered with the vendor")
+        .await;
+    browser.click("Register").await;
+
+    assert_eq!(browser.path().await, "/portal/registrations/REG-000001");
+    assert_eq!(browser.text_of("h1").await, "Initech");
+    assert_eq!(browser.text_of("#status").await, "Pending");
+    let timeline = browser.text_of("ol.timeline").await;
+    assert!(
+        timeline.contains("Received through the web form; waiting for the partner team's decision"),
+        "{timeline}"
+    );
+    browser.screenshot("2-detail").await;
+
+    browser.click("Registrations").await;
+    assert_eq!(browser.path().await, "/portal/registrations");
+    let list = browser.text_of("#registrations").await;
+    for expected in ["REG-000001", "Pending", "Initech", "held once approved"] {
+        assert!(list.contains(expected), "{expected} in {list}");
+    }
+    browser.screenshot("3-list").await;
+    let (_, registration) = app.get("/api/v1/registrations/1", ADMIN_TOKEN).await;
+    assert_eq!(registration["status"], "submitted", "{registration}");
+    browser.close().await;
+}

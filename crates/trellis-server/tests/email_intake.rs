@@ -71,6 +71,7 @@ async fn a_partner_email_registers_and_the_sender_gets_the_case_number_by_mail()
             "REG-000001",
             "In-Reply-To: <20260303091358.4412@northwind.com>",
             "within 48 hours",
+            "partner portal (we mail you a sign-in link, no password): http://127.0.0.1:8080/portal/registrations/REG-000001",
         ] {
             assert!(reply.contains(expected), "{db:?}: {expected} in {reply}");
         }

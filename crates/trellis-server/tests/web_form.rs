@@ -129,7 +129,8 @@ async fn a_partner_registers_through_the_form_and_follows_the_status_link() {
         assert!(
             html.contains("REG-000001")
                 && html.contains("Pending")
-                && html.contains("registered Acme &#60;script&#62;"),
+                && html.contains("Received through the web form")
+                && html.contains("href=\"/portal/registrations/REG-000001\""),
             "{db:?}: {html}"
         );
         let missing = app

@@ -106,6 +106,14 @@ impl Browser {
         field.send_keys(value).await.expect("type");
     }
 
+    /// Ticks the checkbox or picks the radio button inside the `<label>`
+    /// that reads `label`, as a person clicks it.
+    pub async fn check(&self, label: &str) {
+        let xpath = format!("//label[normalize-space()={}]/input", quoted(label));
+        let input = self.element(Locator::XPath(&xpath)).await;
+        input.click().await.expect("click");
+    }
+
     /// Clicks the button or link that reads `text`, and waits for the page
     /// it leads to.
     pub async fn click(&self, text: &str) {

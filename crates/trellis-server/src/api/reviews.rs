@@ -206,17 +206,7 @@ pub async fn appeal(
 ) -> ApiResult<(StatusCode, Json<AppealRecord>)> {
     let partner = PartnerId(id);
     caller.may_see(partner)?;
-    let mut c = Checker::default();
-    let message = c.check("message", Text::parse("message", &r.message));
-    for url in &r.evidence_urls {
-        if !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-            c.fail(
-                "evidence_urls",
-                format!("'{url}' is not an http or https URL"),
-            );
-        }
-    }
-    let message = c.finish(|| message)?;
+    let message = crate::input::appeal(&r.message, &r.evidence_urls)?;
     let appeal = state
         .store
         .file_appeal(

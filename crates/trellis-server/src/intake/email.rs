@@ -111,6 +111,7 @@ fn reply(
             },
             response_sla_hours: sla_hours,
             in_conflict: r.conflict.is_some(),
+            portal_link: crate::web::portal_link(state, r.registration.case_number()),
         }),
         Outcome::Incomplete(problems) => Notice::Incomplete(Incomplete {
             problems: problems.clone(),

@@ -1,7 +1,8 @@
 //! The no-login channels. Each adapter authenticates its sender, extracts
-//! [`Fields`], and calls [`submit`], which validates them exactly as the REST
-//! API validates its body and hands the draft to the same core: no channel
-//! has rules of its own. Each channel then answers in its own medium.
+//! [`Fields`](trellis_intake::Fields), and calls [`submit`], which validates
+//! them exactly as the REST API validates its body and hands the draft to
+//! the same core: no channel has rules of its own. Each channel then
+//! answers in its own medium.
 
 pub mod csv;
 pub mod email;
@@ -15,7 +16,6 @@ use crate::AppState;
 use trellis_domain::event::Actor;
 use trellis_domain::ids::PartnerId;
 use trellis_domain::registration::Channel;
-use trellis_intake::Fields;
 use trellis_store::{IntakeEntry, Registered, StoreError};
 
 /// What came of one registration attempt through a channel.
@@ -41,15 +41,17 @@ impl Outcome {
     }
 }
 
-/// Validates `fields` for `partner` and registers them through the core.
+/// Validates `fields` for `partner` and registers them through the core:
+/// a channel's extracted [`Fields`](trellis_intake::Fields), or a whole
+/// request where a channel takes deals too (the portal's form).
 pub async fn submit(
     state: &AppState,
     channel: Channel,
     partner: PartnerId,
     actor: &Actor,
-    fields: Fields,
+    fields: impl Into<RegistrationRequest>,
 ) -> Result<Outcome, ApiError> {
-    let draft = match RegistrationRequest::from(fields).into_draft(partner, channel) {
+    let draft = match fields.into().into_draft(partner, channel) {
         Ok(draft) => draft,
         Err(ApiError::Invalid(errors)) => {
             return Ok(Outcome::Incomplete(

@@ -12,6 +12,7 @@ mod session_cookie;
 mod sign_in_mail;
 mod staff;
 mod status;
+mod words;
 
 use crate::AppState;
 use askama::Template;
@@ -19,6 +20,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use trellis_domain::ids::CaseNumber;
 
 pub use register::{limiter as form_limiter, FormLimiter};
 
@@ -30,6 +32,11 @@ pub fn router() -> Router<AppState> {
         .route("/static/trellis.css", get(stylesheet))
         .merge(portal::router())
         .merge(staff::router())
+}
+
+/// A registration's page in the partner portal, as mail links to it.
+pub(crate) fn portal_link(state: &AppState, case: CaseNumber) -> String {
+    format!("{}/portal/registrations/{case}", state.public_url)
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -94,6 +101,11 @@ pub(crate) fn message(state: &AppState, status: StatusCode, heading: &str, text:
         },
         None,
     )
+}
+
+/// Whether the site is served over https, so cookies must be `Secure`.
+pub(crate) fn secure(state: &AppState) -> bool {
+    state.public_url.starts_with("https://")
 }
 
 /// The answer to a form whose CSRF token does not match: nothing changed.

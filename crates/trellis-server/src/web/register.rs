@@ -137,7 +137,7 @@ fn origin(url: &str) -> &str {
 }
 
 pub async fn page(State(state): State<AppState>, jar: CookieJar) -> Response {
-    let (jar, token) = csrf::token(jar, state.public_url.starts_with("https://"));
+    let (jar, token) = csrf::token(jar, crate::web::secure(&state));
     (
         jar,
         form_page(
@@ -157,7 +157,7 @@ pub async fn post(
     jar: CookieJar,
     Form(form): Form<RegisterForm>,
 ) -> Response {
-    let (jar, token) = csrf::token(jar, state.public_url.starts_with("https://"));
+    let (jar, token) = csrf::token(jar, crate::web::secure(&state));
     let refusal = screen(&state, &jar, &form, peer.ip()).await;
     let response = match refusal {
         Some(response) => response,
@@ -315,8 +315,11 @@ async fn send_status_link(state: &AppState, done: &Registered, email: &str) -> a
     let link = format!("{}/status/{secret}", state.public_url);
     let text = format!(
         "Your registration {case} of {} is pending review.\n\n\
-         Follow it here, no password needed (the link works for {STATUS_LINK_DAYS} days; keep it to yourself):\n{link}\n\n-- \n{}\n",
-        done.registration.company_name, state.program.name
+         Follow it here, no password needed (the link works for {STATUS_LINK_DAYS} days; keep it to yourself):\n{link}\n\n\
+         Or in the partner portal, signed in by a mailed link:\n{}\n\n-- \n{}\n",
+        done.registration.company_name,
+        super::portal_link(state, case),
+        state.program.name
     );
     let mail = OutgoingMail {
         to: email.to_owned(),

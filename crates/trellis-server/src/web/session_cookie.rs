@@ -5,6 +5,8 @@
 
 use crate::web::{csrf, reload};
 use crate::AppState;
+use axum::http::request::Parts;
+use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
@@ -48,6 +50,43 @@ impl SessionCookie {
     pub fn forget(&self, jar: CookieJar) -> CookieJar {
         jar.remove(Cookie::build(self.name).path(self.path))
     }
+
+    /// Sends a request without a session to sign in, carrying the page it
+    /// asked for (a `GET` below this audience's home) to return to after;
+    /// a form posted from an expired session is not replayed.
+    pub fn to_sign_in(&self, parts: &Parts) -> Response {
+        let asked = parts.uri.path_and_query().map_or("", |p| p.as_str());
+        let target = match self.safe_next(asked) {
+            Some(next) if parts.method == Method::GET => {
+                format!("{}?{}", self.sign_in, next_query(next))
+            }
+            _ => self.sign_in.to_owned(),
+        };
+        Redirect::to(&target).into_response()
+    }
+
+    /// `next` when it is safe to send a browser to after signing in: a path
+    /// below this audience's home on this site, never another site
+    /// (`//host`, `/\host`) and nothing that could split a header.
+    pub fn safe_next<'n>(&self, next: &'n str) -> Option<&'n str> {
+        let below = next
+            .strip_prefix(self.path)
+            .is_some_and(|rest| rest.starts_with('/'));
+        let safe = below
+            && next.len() <= 300
+            && next.bytes().all(|b| b.is_ascii_graphic())
+            && !next.contains("//")
+            && !next.contains('\\')
+            && !next.contains("..");
+        safe.then_some(next)
+    }
+}
+
+/// `next=<path>`, encoded for a query string.
+pub fn next_query(next: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish()
 }
 
 /// A form that carries nothing but its CSRF token.
@@ -78,4 +117,43 @@ where
         }
     }
     (cookie.forget(jar), Redirect::to(cookie.sign_in)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionCookie;
+
+    const PORTAL: SessionCookie = SessionCookie {
+        name: "trellis_portal",
+        path: "/portal",
+        lifetime: time::Duration::days(1),
+        sign_in: "/portal/sign-in",
+    };
+
+    fn safe_next(next: &str) -> Option<&str> {
+        PORTAL.safe_next(next)
+    }
+
+    #[test]
+    fn only_paths_inside_the_portal_are_followed() {
+        for good in [
+            "/portal/registrations/REG-000001",
+            "/portal/registrations?before=12",
+        ] {
+            assert_eq!(safe_next(good), Some(good));
+        }
+        for bad in [
+            "https://evil.example/portal/",
+            "//evil.example/portal/",
+            "/portal//evil.example",
+            "/portal/\\evil.example",
+            "/portal/../status/x",
+            "/portal/a b",
+            "/portal/a\r\nSet-Cookie:x",
+            "/portal",
+            "/status/x",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! mailed at registration: no password, nothing but that one registration.
 //! From it a partner user can get a one-time code to link Slack.
 
+use super::words::{label, registration_timeline, TimelineItem};
 use super::{csrf, message, render};
 use crate::AppState;
 use askama::Template;
@@ -16,19 +17,11 @@ use time::Duration;
 use trellis_domain::dedupe::Email;
 use trellis_domain::event::Actor;
 use trellis_domain::ids::RegistrationId;
-use trellis_domain::registration::Status;
-use trellis_domain::values::{day, rfc3339};
-use trellis_store::{EventRecord, PartnerUser, RegistrationRecord};
+use trellis_domain::values::day;
+use trellis_store::{PartnerUser, RegistrationRecord};
 
 /// How long a Slack link code works.
 const SLACK_CODE_MINUTES: i64 = 15;
-
-/// One dated line of a history, as the pages show it.
-pub(super) struct TimelineItem {
-    pub(super) at: String,
-    pub(super) day: String,
-    pub(super) text: String,
-}
 
 #[derive(Template)]
 #[template(path = "status.html")]
@@ -46,19 +39,6 @@ struct StatusPage<'a> {
     meeting_due: Option<String>,
     timeline: Vec<TimelineItem>,
     slack_code: Option<String>,
-}
-
-/// Words and badge colour for a status, as a partner reads them.
-pub(super) fn label(status: Status) -> (&'static str, &'static str) {
-    match status {
-        Status::Submitted => ("Pending", "pending"),
-        Status::MoreInfo => ("Needs your answer", "pending"),
-        Status::Approved => ("Approved", "good"),
-        Status::Won => ("Won", "good"),
-        Status::Declined => ("Declined", "closed"),
-        Status::Lost => ("Lost", "closed"),
-        Status::Expired => ("Expired", "closed"),
-    }
 }
 
 /// The registration a link opens, with any due expiry applied first.
@@ -104,7 +84,7 @@ async fn show(
         Ok(events) => events,
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     };
-    let (jar, csrf) = csrf::token(jar, state.public_url.starts_with("https://"));
+    let (jar, csrf) = csrf::token(jar, crate::web::secure(&state));
     let (status_label, status_class) = label(record.life.status);
     let page = StatusPage {
         program: &state.program.name,
@@ -122,18 +102,10 @@ async fn show(
             .meeting_due
             .filter(|_| record.life.first_meeting_at.is_none())
             .map(day),
-        timeline: events.iter().map(timeline_item).collect(),
+        timeline: registration_timeline(&events, record.id),
         slack_code,
     };
     (jar, render(StatusCode::OK, &page, None)).into_response()
-}
-
-pub(super) fn timeline_item(event: &EventRecord) -> TimelineItem {
-    TimelineItem {
-        at: rfc3339(event.at),
-        day: day(event.at),
-        text: event.why.clone(),
-    }
 }
 
 #[derive(Deserialize)]

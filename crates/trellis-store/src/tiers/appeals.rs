@@ -174,7 +174,7 @@ async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<AppealRecord> {
     from_row(&row)
 }
 
-fn from_row(row: &AnyRow) -> Result<AppealRecord> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<AppealRecord> {
     Ok(AppealRecord {
         id: row.int("id")?,
         review_id: row.int("review_id")?,

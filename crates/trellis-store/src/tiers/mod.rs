@@ -2,11 +2,11 @@
 //! add up to per partner, and the tier moves they cause (upgrades and
 //! nudges at once; reviews, appeals and exceptions by decision).
 
-mod appeals;
+pub(crate) mod appeals;
 mod exceptions;
 mod metrics;
 mod observe;
-mod reviews;
+pub(crate) mod reviews;
 mod standing;
 
 pub use appeals::AppealRecord;

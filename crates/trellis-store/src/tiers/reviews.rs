@@ -332,7 +332,7 @@ pub(crate) async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Revi
     })
 }
 
-fn proposal_from_row(row: &AnyRow) -> Result<ProposalRecord> {
+pub(crate) fn proposal_from_row(row: &AnyRow) -> Result<ProposalRecord> {
     let action = row.parsed("action", Action::parse)?;
     Ok(ProposalRecord {
         partner_id: PartnerId(row.int("partner_id")?),

@@ -3,9 +3,10 @@
 //! the days left on their hold, and the latest decisions. Everything is
 //! read for the signed-in user's own partner; no URL names a partner.
 
+use super::registrations::{line, Line};
 use super::session::SignedIn;
-use crate::web::status::{label, timeline_item, TimelineItem};
-use crate::web::{csrf, render};
+use super::{show, Nav};
+use crate::web::words::{timeline_item, TimelineItem};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -31,22 +32,12 @@ struct Check {
     measure: String,
 }
 
-struct OpenRegistration {
-    case_number: String,
-    company: String,
-    status_label: &'static str,
-    status_class: &'static str,
-    /// "12 days left", or what the registration waits for.
-    hold: String,
-}
-
 #[derive(Template)]
 #[template(path = "portal_home.html")]
 struct HomePage<'a> {
     program: &'a str,
-    csrf: String,
+    nav: Nav,
     partner: &'a str,
-    user: &'a str,
     tier: &'a str,
     next_tier: Option<&'a str>,
     /// Whole percent toward the next tier.
@@ -57,7 +48,7 @@ struct HomePage<'a> {
     benefits: Vec<String>,
     next_benefits: Vec<String>,
     response_sla_hours: u32,
-    registrations: Vec<OpenRegistration>,
+    registrations: Vec<Line>,
     decisions: Vec<TimelineItem>,
 }
 
@@ -95,14 +86,13 @@ pub async fn page(State(state): State<AppState>, signed_in: SignedIn, jar: Cooki
         Ok(facts) => facts,
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     };
-    let (jar, csrf) = csrf::token(jar, state.public_url.starts_with("https://"));
+    let (jar, nav) = Nav::new(&state, &signed_in, jar, "home");
     let program = &state.program;
     let benefits = crate::api::benefits_of(program, &facts.card.tier);
     let page = HomePage {
         program: &program.name,
-        csrf,
+        nav,
         partner: &facts.partner,
-        user: &signed_in.user.name,
         tier: tier_label(program, &facts.card.tier),
         next_tier: facts
             .card
@@ -116,14 +106,14 @@ pub async fn page(State(state): State<AppState>, signed_in: SignedIn, jar: Cooki
         benefits: benefits.benefits,
         next_benefits: benefits.next_tier_adds,
         response_sla_hours: benefits.response_sla_hours,
-        registrations: facts.registrations.iter().map(|r| open(r, now)).collect(),
+        registrations: facts.registrations.iter().map(|r| line(r, now)).collect(),
         decisions: facts.decisions.iter().map(timeline_item).collect(),
     };
-    (jar, render(StatusCode::OK, &page, None)).into_response()
+    show(jar, StatusCode::OK, &page)
 }
 
 /// A tier's label as partners read it; its id if the program dropped it.
-fn tier_label<'p>(program: &'p Program, id: &'p str) -> &'p str {
+pub(super) fn tier_label<'p>(program: &'p Program, id: &'p str) -> &'p str {
     program.tier(id).map_or(id, |tier| tier.label.as_str())
 }
 
@@ -141,32 +131,5 @@ fn check(score: &CriterionScore) -> Check {
         label: score.label.clone(),
         met: score.met,
         measure,
-    }
-}
-
-fn open(record: &RegistrationRecord, now: OffsetDateTime) -> OpenRegistration {
-    let (status_label, status_class) = label(record.life.status);
-    OpenRegistration {
-        case_number: record.case_number().to_string(),
-        company: record.company_name.clone(),
-        status_label,
-        status_class,
-        hold: hold(record, now),
-    }
-}
-
-/// Days left on the hold, counting a started day as a day; a registration
-/// not yet approved holds nothing yet.
-fn hold(record: &RegistrationRecord, now: OffsetDateTime) -> String {
-    match record.life.hold_until {
-        Some(until) => {
-            let seconds = (until - now).whole_seconds().max(0);
-            let days = (seconds + 86_399) / 86_400;
-            match days {
-                1 => "1 day left".to_owned(),
-                n => format!("{n} days left"),
-            }
-        }
-        None => "held once approved".to_owned(),
     }
 }

@@ -5,7 +5,7 @@ use crate::web::session_cookie::SessionCookie;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use time::Duration;
 use trellis_store::PartnerUser;
@@ -28,7 +28,7 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let sign_in = || Redirect::to(COOKIE.sign_in).into_response();
+        let sign_in = || COOKIE.to_sign_in(parts);
         let Some(secret) = COOKIE.secret(&jar) else {
             return Err(sign_in());
         };

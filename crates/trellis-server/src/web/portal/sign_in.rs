@@ -2,14 +2,16 @@
 //! email, the link (single use, 30 minutes) opens a session, and signing out
 //! ends it. The answer to a request never says whether the address is
 //! known, so the form cannot be used to learn who the partners' people are.
+//! A page asked for before signing in travels as `next` through the form
+//! and the mailed link, and the link opens it (when it is inside the portal).
 
 use super::session;
-use crate::web::session_cookie::{signed_out, CsrfOnly};
+use crate::web::session_cookie::{next_query, signed_out, CsrfOnly};
 use crate::web::sign_in_mail::{self, LinkMail, SignInLimiter};
-use crate::web::{csrf, message, reload, render};
+use crate::web::{csrf, message, reload, render, secure};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -26,6 +28,20 @@ struct SignInPage<'a> {
     program: &'a str,
     csrf: String,
     problem: Option<String>,
+    next: Option<&'a str>,
+}
+
+/// The page to open once signed in, as a query or form field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Next {
+    next: String,
+}
+
+impl Next {
+    fn safe(&self) -> Option<&str> {
+        session::COOKIE.safe_next(&self.next)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,10 +49,7 @@ struct SignInPage<'a> {
 pub struct SignInForm {
     csrf: String,
     work_email: String,
-}
-
-fn secure(state: &AppState) -> bool {
-    state.public_url.starts_with("https://")
+    next: String,
 }
 
 fn form_page(
@@ -44,19 +57,25 @@ fn form_page(
     jar: CookieJar,
     status: StatusCode,
     problem: Option<String>,
+    next: Option<&str>,
 ) -> Response {
     let (jar, csrf) = csrf::token(jar, secure(state));
     let page = SignInPage {
         program: &state.program.name,
         csrf,
         problem,
+        next,
     };
     (jar, render(status, &page, None)).into_response()
 }
 
 /// `GET /portal/sign-in`
-pub async fn page(State(state): State<AppState>, jar: CookieJar) -> Response {
-    form_page(&state, jar, StatusCode::OK, None)
+pub async fn page(
+    State(state): State<AppState>,
+    Query(next): Query<Next>,
+    jar: CookieJar,
+) -> Response {
+    form_page(&state, jar, StatusCode::OK, None, next.safe())
 }
 
 /// `POST /portal/sign-in`: mails a link when the address is a partner
@@ -70,11 +89,13 @@ pub async fn request(
     if !csrf::valid(&jar, &form.csrf) {
         return reload(&state);
     }
+    let next = session::COOKIE.safe_next(&form.next).map(str::to_owned);
     let email = match Email::parse(&form.work_email) {
         Ok(email) => email,
         Err(e) => {
             let problem = Some(format!("Your work email: {e}"));
-            return form_page(&state, jar, StatusCode::UNPROCESSABLE_ENTITY, problem);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return form_page(&state, jar, status, problem, next.as_deref());
         }
     };
     if limiter.check_key(&email.as_str().to_owned()).is_err() {
@@ -82,14 +103,14 @@ pub async fn request(
     }
     let lookup = state.clone();
     let address = email.clone();
-    sign_in_mail::in_background(async move { send_link(&lookup, &address).await });
+    sign_in_mail::in_background(async move { send_link(&lookup, &address, next.as_deref()).await });
     let text = sign_in_mail::check_your_mail(&email, "one of our partners' people");
     message(&state, StatusCode::OK, "Check your mail", &text)
 }
 
 /// Stores a fresh link for the partner user at `email`, if there is one,
-/// and mails it.
-async fn send_link(state: &AppState, email: &Email) -> anyhow::Result<()> {
+/// and mails it. The link carries `next`, the page to open once signed in.
+async fn send_link(state: &AppState, email: &Email, next: Option<&str>) -> anyhow::Result<()> {
     let Some(Sender {
         user: Some(user), ..
     }) = state.store.sender(email).await?
@@ -103,19 +124,24 @@ async fn send_link(state: &AppState, email: &Email) -> anyhow::Result<()> {
         .store
         .create_sign_in_link(&secret, user.id, now, expires)
         .await?;
+    let query = next
+        .map(|n| format!("?{}", next_query(n)))
+        .unwrap_or_default();
     let link = LinkMail {
         to: &user.email,
         name: &user.name,
         place: "partner portal",
-        url: format!("{}/portal/sign-in/{secret}", state.public_url),
+        url: format!("{}/portal/sign-in/{secret}{query}", state.public_url),
     };
     sign_in_mail::send(state, link).await
 }
 
-/// `GET /portal/sign-in/{token}`: spends the link and opens a session.
+/// `GET /portal/sign-in/{token}`: spends the link, opens a session, and
+/// goes to the page asked for before signing in, else the home page.
 pub async fn follow(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    Query(next): Query<Next>,
     jar: CookieJar,
 ) -> Response {
     let now = state.clock.now();
@@ -127,7 +153,7 @@ pub async fn follow(
     match state.store.redeem_sign_in_link(&token, &session, now).await {
         Ok(Some(_)) => {
             let jar = session::COOKIE.start(jar, secret, secure(&state));
-            (jar, Redirect::to("/portal")).into_response()
+            (jar, Redirect::to(next.safe().unwrap_or("/portal"))).into_response()
         }
         Ok(None) => message(&state, StatusCode::GONE, "Ask for a new link", "This sign-in link was already used, has expired or is unknown. Ask for a new one at /portal/sign-in."),
         Err(e) => crate::problem::ApiError::from(e).into_response(),

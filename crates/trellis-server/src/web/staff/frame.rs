@@ -3,7 +3,7 @@
 //! CSRF token the page's own forms share.
 
 use super::StaffSignedIn;
-use crate::web::csrf;
+use crate::web::{csrf, secure};
 use crate::AppState;
 use axum_extra::extract::CookieJar;
 
@@ -69,7 +69,7 @@ impl Frame {
         signed_in: &StaffSignedIn,
         section: Section,
     ) -> (CookieJar, Frame) {
-        let (jar, csrf) = csrf::token(jar, state.public_url.starts_with("https://"));
+        let (jar, csrf) = csrf::token(jar, secure(state));
         let frame = Frame {
             program: state.program.name.clone(),
             csrf,

@@ -5,9 +5,9 @@
 //! attempts are limited per address.
 
 use super::session::COOKIE;
-use crate::web::session_cookie::{signed_out, CsrfOnly};
+use crate::web::session_cookie::{next_query, signed_out, CsrfOnly};
 use crate::web::sign_in_mail::{self, LinkMail, SignInLimiter};
-use crate::web::{csrf, message, reload, render};
+use crate::web::{csrf, message, reload, render, secure};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -71,16 +71,7 @@ pub struct Next {
 
 /// Where to go after signing in: a page of the workspace, never elsewhere.
 fn safe_next(next: &str) -> &str {
-    let inside = next == "/staff" || next.starts_with("/staff/");
-    if inside && !next.contains("//") && !next.contains('\\') {
-        next
-    } else {
-        "/staff"
-    }
-}
-
-fn secure(state: &AppState) -> bool {
-    state.public_url.starts_with("https://")
+    COOKIE.safe_next(next).unwrap_or("/staff")
 }
 
 fn form_page(
@@ -218,12 +209,15 @@ async fn send_link(state: &AppState, email: &Email, next: &str) -> anyhow::Resul
         .store
         .create_staff_sign_in_link(&secret, user.id, now, expires)
         .await?;
-    let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
     let link = LinkMail {
         to: &user.email,
         name: &user.name,
         place: "staff workspace",
-        url: format!("{}/staff/sign-in/{secret}?next={next}", state.public_url),
+        url: format!(
+            "{}/staff/sign-in/{secret}?{}",
+            state.public_url,
+            next_query(next)
+        ),
     };
     sign_in_mail::send(state, link).await
 }
