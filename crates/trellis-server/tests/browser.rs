@@ -73,6 +73,7 @@ async fn a_partner_signs_in_by_mailed_link_sees_its_standing_and_signs_out() {
         );
     }
     browser.screenshot("3-home").await;
+    browser.phone_screenshot("3-home").await;
 
     browser.click("Sign out").await;
     assert_eq!(browser.path().await, "/portal/sign-in");
@@ -104,6 +105,7 @@ async fn a_partner_registers_a_lead_in_the_portal_and_sees_it_pending() {
     browser.click("Register a prospect").await;
     assert_eq!(browser.path().await, "/portal/registrations/new");
     browser.screenshot("1-new-registration").await;
+    browser.phone_screenshot("1-new-registration").await;
     for (label, value) in [
         ("Company", "Initech"),
         ("Website", "initech.com"),
@@ -127,6 +129,7 @@ async fn a_partner_registers_a_lead_in_the_portal_and_sees_it_pending() {
         "{timeline}"
     );
     browser.screenshot("2-detail").await;
+    browser.phone_screenshot("2-detail").await;
 
     browser.click("Registrations").await;
     assert_eq!(browser.path().await, "/portal/registrations");
@@ -135,6 +138,7 @@ async fn a_partner_registers_a_lead_in_the_portal_and_sees_it_pending() {
         assert!(list.contains(expected), "{expected} in {list}");
     }
     browser.screenshot("3-list").await;
+    browser.phone_screenshot("3-list").await;
     let (_, registration) = app.get("/api/v1/registrations/1", ADMIN_TOKEN).await;
     assert_eq!(registration["status"], "submitted", "{registration}");
     browser.close().await;

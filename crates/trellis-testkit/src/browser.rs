@@ -159,6 +159,35 @@ impl Browser {
             .expect("write screenshot");
     }
 
+    /// Shows the page at a phone's size (390 x 844 CSS pixels), checks that
+    /// nothing is wider than the screen (no sideways scrolling, the usual
+    /// way a page fails on a phone), saves `<step>-phone.png`, and returns
+    /// to the desktop size.
+    pub async fn phone_screenshot(&self, step: &str) {
+        self.client
+            .set_window_size(390, 844)
+            .await
+            .expect("phone size");
+        let widths = self
+            .client
+            .execute(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await
+            .expect("page width");
+        let page = self.path_or_unknown().await;
+        assert!(
+            widths[0].as_u64() <= widths[1].as_u64(),
+            "{page} scrolls sideways on a phone: {widths}"
+        );
+        self.screenshot(&format!("{step}-phone")).await;
+        self.client
+            .set_window_size(1280, 900)
+            .await
+            .expect("desktop size");
+    }
+
     /// Ends the session, closing Chromium cleanly.
     pub async fn close(self) {
         self.client.close().await.expect("close the session");

@@ -115,7 +115,33 @@ pub async fn load(store: &Store, program: &Program) -> anyhow::Result<()> {
         registrations,
         metrics
     );
+    let password = staff_user(store, now).await?;
+    println!(
+        "staff workspace: sign in at /staff/sign-in as {DEMO_STAFF} with the password {password} \
+         (shown once; change it with `trellis user password`)"
+    );
     Ok(())
+}
+
+/// The demo's partner manager, who signs in to the staff workspace.
+const DEMO_STAFF: &str = "dana@trellis.example";
+
+/// Adds the demo's partner manager with a random password, returned to be
+/// shown once: a demo on a shared machine must not open with a known one.
+async fn staff_user(store: &Store, now: OffsetDateTime) -> anyhow::Result<String> {
+    let mut bytes = [0u8; 9];
+    rand::rng().fill(&mut bytes);
+    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = trellis_server::passwords::hash(&password)?;
+    let email = Email::parse(DEMO_STAFF).context("demo staff address")?;
+    let new = trellis_store::NewStaffUser {
+        email: &email,
+        name: "Dana Demo",
+        role: trellis_store::Role::Admin,
+        password_hash: Some(&hash),
+    };
+    store.create_staff_user(&new, now).await?;
+    Ok(password)
 }
 
 async fn partners(
