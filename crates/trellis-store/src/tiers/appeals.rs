@@ -165,6 +165,38 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The appeals of one review, oldest first.
+    pub async fn review_appeals(&self, review: i64, limit: i64) -> Result<Vec<AppealRecord>> {
+        self.appeals_where("review_id", review, limit).await
+    }
+
+    /// The appeals one partner filed, oldest first.
+    pub async fn partner_appeals(
+        &self,
+        partner: PartnerId,
+        limit: i64,
+    ) -> Result<Vec<AppealRecord>> {
+        self.appeals_where("partner_id", partner.0, limit).await
+    }
+
+    /// Appeals whose `column` (a name written here, never input) is `value`.
+    async fn appeals_where(
+        &self,
+        column: &str,
+        value: i64,
+        limit: i64,
+    ) -> Result<Vec<AppealRecord>> {
+        let sql = format!("SELECT * FROM appeals WHERE {column} = $1 ORDER BY id LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(value)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}
+
 async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<AppealRecord> {
     let row = sqlx::query("SELECT * FROM appeals WHERE id = $1")
         .bind(id)
