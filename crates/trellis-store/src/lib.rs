@@ -50,8 +50,9 @@ pub use registrations::{Registered, RegistrationFilter};
 pub use sessions::NewSession;
 pub use staff::{NewStaffUser, StaffUser};
 pub use tiers::{
-    Adjustment, AppealRecord, MetricRecord, NewException, NewMetric, PartnerStanding,
-    ProposalRecord, Recorded, ReviewRecord, TierException, HYGIENE,
+    Adjustment, AppealRecord, GraceRecord, MetricRecord, NamedProposal, NewException, NewMetric,
+    PartnerOverview, PartnerStanding, ProposalRecord, Recorded, ReviewRecord, ReviewSummary,
+    TierException, HYGIENE,
 };
 pub use tokens::{Principal, Role};
 

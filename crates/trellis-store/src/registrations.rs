@@ -252,6 +252,22 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// A partner's registrations of any status, newest first.
+    pub async fn recent_registrations(
+        &self,
+        partner: PartnerId,
+        limit: i64,
+    ) -> Result<Vec<RegistrationRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM registrations WHERE partner_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(partner.0)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// Other active registrations on an account, for the "who else" panel.
     pub async fn active_registrations_on(
         &self,

@@ -13,6 +13,7 @@ mod system;
 mod tiers;
 mod views;
 
+pub(crate) use reviews::{adjustment, decision, quarter};
 pub(crate) use tiers::benefits_of;
 
 use crate::AppState;

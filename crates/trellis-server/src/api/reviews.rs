@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use trellis_domain::ids::PartnerId;
+use trellis_domain::program::Program;
 use trellis_domain::tiering::{applicable, Action, Proposal, Quarter};
 use trellis_domain::values::Text;
 use trellis_store::{Adjustment, AppealRecord, NewException, ReviewRecord, TierException};
@@ -23,7 +24,8 @@ pub struct ReviewRequest {
     quarter: String,
 }
 
-fn quarter(text: &str) -> ApiResult<Quarter> {
+/// A quarter as people write it (`2026-Q1`); the workspace's form reads it too.
+pub(crate) fn quarter(text: &str) -> ApiResult<Quarter> {
     let mut c = Checker::default();
     let q = c.check("quarter", Quarter::parse(text));
     c.finish(|| q)
@@ -93,27 +95,43 @@ pub async fn adjust(
     Path((id, partner)): Path<(i64, i64)>,
     Json(r): Json<AdjustRequest>,
 ) -> ApiResult<Json<ReviewRecord>> {
-    let mut c = Checker::default();
-    let tier = c.tier("proposed_tier", &state.program, &r.proposed_tier);
-    let action = Action::parse(&r.action);
-    if action.is_none() {
-        c.fail("action", "must be upgrade, hold, grace or downgrade");
-    }
-    let reason = c.check("reason", Text::parse("reason", &r.reason));
-    let adjustment = c.finish(|| {
-        Some(Adjustment {
-            proposed_tier: tier?,
-            action: action?,
-            recovery_plan: r.recovery_plan,
-            reason: reason?.into_string(),
-        })
-    })?;
+    let adjustment = adjustment(
+        &state.program,
+        (&r.proposed_tier, &r.action),
+        r.recovery_plan,
+        &r.reason,
+    )?;
     Ok(Json(
         state
             .store
             .adjust_proposal(id, PartnerId(partner), &adjustment)
             .await?,
     ))
+}
+
+/// A staff change to a proposal (tier and action), checked alike whether it
+/// comes from the API or the workspace: a reason is always required.
+pub(crate) fn adjustment(
+    program: &Program,
+    (proposed_tier, action): (&str, &str),
+    recovery_plan: Option<Vec<String>>,
+    reason: &str,
+) -> ApiResult<Adjustment> {
+    let mut c = Checker::default();
+    let tier = c.tier("proposed_tier", program, proposed_tier);
+    let action = Action::parse(action);
+    if action.is_none() {
+        c.fail("action", "must be upgrade, hold, grace or downgrade");
+    }
+    let reason = c.check("reason", Text::parse("reason", reason));
+    c.finish(|| {
+        Some(Adjustment {
+            proposed_tier: tier?,
+            action: action?,
+            recovery_plan,
+            reason: reason?.into_string(),
+        })
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -244,6 +262,22 @@ pub struct DecisionView {
     thresholds: Vec<serde_json::Value>,
 }
 
+/// An appeal decision: whether it is upheld, and the reason, which is
+/// required (the API and the workspace check it alike).
+pub(crate) fn decision(decision: &str, reason: &str) -> ApiResult<(bool, Text)> {
+    let mut c = Checker::default();
+    let upheld = match decision {
+        "upheld" => Some(true),
+        "rejected" => Some(false),
+        _ => {
+            c.fail("decision", "must be upheld or rejected");
+            None
+        }
+    };
+    let reason = c.check("reason", Text::parse("reason", reason));
+    c.finish(|| Some((upheld?, reason?)))
+}
+
 /// Uphold or reject an appeal, with the reason (staff).
 #[utoipa::path(post, path = "/api/v1/appeals/{id}/decision", tag = "tiers", request_body = DecisionRequest,
     responses((status = 200, body = DecisionView), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
@@ -253,17 +287,7 @@ pub async fn decide(
     Path(id): Path<i64>,
     Json(r): Json<DecisionRequest>,
 ) -> ApiResult<Json<DecisionView>> {
-    let mut c = Checker::default();
-    let upheld = match r.decision.as_str() {
-        "upheld" => Some(true),
-        "rejected" => Some(false),
-        _ => {
-            c.fail("decision", "must be upheld or rejected");
-            None
-        }
-    };
-    let reason = c.check("reason", Text::parse("reason", &r.reason));
-    let (upheld, reason) = c.finish(|| Some((upheld?, reason?)))?;
+    let (upheld, reason) = decision(&r.decision, &r.reason)?;
     let now = state.clock.now();
     let appeal = state
         .store

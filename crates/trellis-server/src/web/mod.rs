@@ -12,6 +12,7 @@ mod session_cookie;
 mod sign_in_mail;
 mod staff;
 mod status;
+mod tier_words;
 mod words;
 
 use crate::AppState;

@@ -11,14 +11,14 @@ use trellis_domain::values::{day, rfc3339};
 use trellis_store::EventRecord;
 
 /// One dated line of a history, as the pages show it.
-pub(super) struct TimelineItem {
+pub(crate) struct TimelineItem {
     pub(super) at: String,
     pub(super) day: String,
     pub(super) text: String,
 }
 
 /// Words and badge colour for a status, as a partner reads them.
-pub(super) fn label(status: Status) -> (&'static str, &'static str) {
+pub(crate) fn label(status: Status) -> (&'static str, &'static str) {
     match status {
         Status::Submitted => ("Pending", "pending"),
         Status::MoreInfo => ("Needs your answer", "pending"),
@@ -31,7 +31,7 @@ pub(super) fn label(status: Status) -> (&'static str, &'static str) {
 }
 
 /// "12 days left" until `until`, counting a started day as a day.
-pub(super) fn days_left(until: OffsetDateTime, now: OffsetDateTime) -> String {
+pub(crate) fn days_left(until: OffsetDateTime, now: OffsetDateTime) -> String {
     let seconds = (until - now).whole_seconds().max(0);
     match (seconds + 86_399) / 86_400 {
         1 => "1 day left".to_owned(),
@@ -41,13 +41,13 @@ pub(super) fn days_left(until: OffsetDateTime, now: OffsetDateTime) -> String {
 
 /// An event about the partner itself (its tier, reviews, appeals), in the
 /// words it was stored with: those are written for the partner already.
-pub(super) fn timeline_item(event: &EventRecord) -> TimelineItem {
+pub(crate) fn timeline_item(event: &EventRecord) -> TimelineItem {
     dated(event, event.why.clone())
 }
 
 /// A registration's history as its own partner reads it; events that are
 /// staff's business (account matching, missed response times) are left out.
-pub(super) fn registration_timeline(
+pub(crate) fn registration_timeline(
     events: &[EventRecord],
     own: RegistrationId,
 ) -> Vec<TimelineItem> {
@@ -116,7 +116,7 @@ fn sentence(change: Change, own: RegistrationId) -> Option<String> {
 }
 
 /// How a settled conflict turned out for registration `own`.
-pub(super) fn conflict_settled(
+pub(crate) fn conflict_settled(
     winner: Option<RegistrationId>,
     own: RegistrationId,
 ) -> &'static str {

@@ -165,6 +165,18 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The appeals of one review, oldest first.
+    pub async fn review_appeals(&self, review: i64, limit: i64) -> Result<Vec<AppealRecord>> {
+        let rows = sqlx::query("SELECT * FROM appeals WHERE review_id = $1 ORDER BY id LIMIT $2")
+            .bind(review)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}
+
 async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<AppealRecord> {
     let row = sqlx::query("SELECT * FROM appeals WHERE id = $1")
         .bind(id)

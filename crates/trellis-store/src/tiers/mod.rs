@@ -6,7 +6,9 @@ pub(crate) mod appeals;
 mod exceptions;
 mod metrics;
 mod observe;
+mod review_lists;
 pub(crate) mod reviews;
+mod roster;
 mod standing;
 
 pub use appeals::AppealRecord;
@@ -14,5 +16,7 @@ pub use exceptions::NewException;
 pub(crate) use metrics::record_outcome;
 pub use metrics::{MetricRecord, NewMetric, Recorded};
 pub use observe::HYGIENE;
+pub use review_lists::{NamedProposal, ReviewSummary};
 pub use reviews::{Adjustment, ProposalRecord, ReviewRecord};
+pub use roster::{GraceRecord, PartnerOverview};
 pub use standing::{PartnerStanding, TierException};

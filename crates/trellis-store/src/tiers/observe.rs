@@ -45,11 +45,18 @@ struct Folded {
 /// Folded metrics per partner.
 type Folds = HashMap<PartnerId, HashMap<String, Folded>>;
 
-/// What was measured: folded metrics and registration hygiene per partner.
+/// A partner's open registrations: how many, and the share that is tidy.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    count: i64,
+    hygiene: Quantity,
+}
+
+/// What was measured: folded metrics and open registrations per partner.
 #[derive(Debug, Default)]
 pub(crate) struct Measured {
     folds: Folds,
-    hygiene: HashMap<PartnerId, Quantity>,
+    open: HashMap<PartnerId, Open>,
 }
 
 impl Measured {
@@ -63,7 +70,14 @@ impl Measured {
     ) -> BTreeMap<String, Observed> {
         let empty = HashMap::new();
         let metrics = self.folds.get(&partner).unwrap_or(&empty);
-        observe(program, kind, metrics, self.hygiene.get(&partner).copied())
+        let hygiene = self.open.get(&partner).map(|open| open.hygiene);
+        observe(program, kind, metrics, hygiene)
+    }
+
+    /// How many open registrations a partner has: the hygiene pass counts
+    /// them anyway, so a list of partners gets them without another pass.
+    pub(crate) fn open_registrations(&self, partner: PartnerId) -> i64 {
+        self.open.get(&partner).map_or(0, |open| open.count)
     }
 }
 
@@ -80,8 +94,8 @@ pub(crate) async fn one(
     let mut folds = sums(conn, window, only).await?;
     merge_items(&mut folds, items(conn, program, window, only).await?);
     add_latest(conn, program, window, only, &mut folds).await?;
-    let hygiene = hygiene(conn, only).await?;
-    let measured = Measured { folds, hygiene };
+    let open = open_registrations(conn, only).await?;
+    let measured = Measured { folds, open };
     let mut observed = measured.observed(program, partner, kind);
     attach_evidence(conn, program, partner, window, &mut observed).await?;
     Ok(observed)
@@ -91,10 +105,10 @@ pub(crate) async fn one(
 /// items and the hygiene each take a full pass, so they run at once, each
 /// on a reader of its own.
 pub(crate) async fn all(pool: &AnyPool, program: &Program, window: &Window) -> Result<Measured> {
-    let (mut folds, active, hygiene) = tokio::try_join!(
+    let (mut folds, active, open) = tokio::try_join!(
         async { sums(&mut *pool.acquire().await?, window, None).await },
         async { items(&mut *pool.acquire().await?, program, window, None).await },
-        async { hygiene(&mut *pool.acquire().await?, None).await },
+        async { open_registrations(&mut *pool.acquire().await?, None).await },
     )?;
     merge_items(&mut folds, active);
     add_latest(
@@ -105,7 +119,7 @@ pub(crate) async fn all(pool: &AnyPool, program: &Program, window: &Window) -> R
         &mut folds,
     )
     .await?;
-    Ok(Measured { folds, hygiene })
+    Ok(Measured { folds, open })
 }
 
 /// Turns folded metrics into each applicable criterion's value.
@@ -334,13 +348,13 @@ fn latest_metrics(program: &Program) -> Vec<&str> {
     metrics
 }
 
-/// Registration hygiene per partner: the share of its open registrations
-/// that name a customer contact and record a next step. A partner with no
-/// open registration has nothing untidy, so it has no entry (read as 1).
-async fn hygiene(
+/// Open registrations per partner, with their hygiene: the share that name
+/// a customer contact and record a next step. A partner with no open
+/// registration has nothing untidy, so it has no entry (read as 1).
+async fn open_registrations(
     conn: &mut AnyConnection,
     partner: Option<PartnerId>,
-) -> Result<HashMap<PartnerId, Quantity>> {
+) -> Result<HashMap<PartnerId, Open>> {
     let sql = format!(
         "SELECT partner_id, COUNT(*) AS open, \
          COUNT(CASE WHEN deal_next_step IS NOT NULL AND contact_name <> '' THEN 1 END) AS tidy \
@@ -354,8 +368,12 @@ async fn hygiene(
     rows.iter()
         .map(|row| {
             let (open, tidy) = (row.int("open")?, row.int("tidy")?);
-            let share = Quantity::from_scaled(tidy * Quantity::SCALE / open.max(1));
-            Ok((PartnerId(row.int("partner_id")?), share))
+            let hygiene = Quantity::from_scaled(tidy * Quantity::SCALE / open.max(1));
+            let counted = Open {
+                count: open,
+                hygiene,
+            };
+            Ok((PartnerId(row.int("partner_id")?), counted))
         })
         .collect()
 }

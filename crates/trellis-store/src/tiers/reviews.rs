@@ -348,7 +348,7 @@ pub(crate) fn proposal_from_row(row: &AnyRow) -> Result<ProposalRecord> {
 }
 
 /// Every partner with its grace and open exception, for a review.
-async fn all_standings(conn: &mut sqlx::AnyConnection) -> Result<Vec<PartnerStanding>> {
+pub(crate) async fn all_standings(conn: &mut sqlx::AnyConnection) -> Result<Vec<PartnerStanding>> {
     let partners = sqlx::query("SELECT * FROM partners ORDER BY id")
         .fetch_all(&mut *conn)
         .await?;

@@ -5,11 +5,11 @@
 //! validates it (`input::appeal`) and filed by the same store command, so
 //! the appeal window, a draft review and a second appeal are refused alike.
 
-use super::home::tier_label;
 use super::session::SignedIn;
 use super::{failure, refusal, show, Nav};
 use crate::problem::ApiError;
 use crate::web::csrf;
+use crate::web::tier_words::tier_label;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};

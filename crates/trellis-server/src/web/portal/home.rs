@@ -6,6 +6,7 @@
 use super::registrations::{line, Line};
 use super::session::SignedIn;
 use super::{show, Nav};
+use crate::web::tier_words::{measure, percent, tier_label};
 use crate::web::words::{timeline_item, TimelineItem};
 use crate::AppState;
 use askama::Template;
@@ -15,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use time::OffsetDateTime;
 use trellis_domain::ids::PartnerId;
-use trellis_domain::program::Program;
 use trellis_domain::tiering::{CriterionScore, Scorecard};
 use trellis_store::{EventRecord, RegistrationRecord, StoreError};
 
@@ -112,24 +112,10 @@ pub async fn page(State(state): State<AppState>, signed_in: SignedIn, jar: Cooki
     show(jar, StatusCode::OK, &page)
 }
 
-/// A tier's label as partners read it; its id if the program dropped it.
-pub(super) fn tier_label<'p>(program: &'p Program, id: &'p str) -> &'p str {
-    program.tier(id).map_or(id, |tier| tier.label.as_str())
-}
-
-/// Progress 0..1 as whole percent.
-fn percent(progress: f64) -> u8 {
-    (progress.clamp(0.0, 1.0) * 100.0).round() as u8
-}
-
 fn check(score: &CriterionScore) -> Check {
-    let measure = match score.target {
-        Some(target) => format!("{} of {target}", score.value),
-        None => score.value.to_string(),
-    };
     Check {
         label: score.label.clone(),
         met: score.met,
-        measure,
+        measure: measure(score),
     }
 }

@@ -5,8 +5,14 @@
 //! program, the navigation and the sign-out form.
 
 mod frame;
+mod page;
+mod partner;
+mod partners;
+mod review;
+mod reviews;
 mod session;
 mod sign_in;
+mod tiers;
 
 use crate::AppState;
 use axum::response::Redirect;
@@ -23,5 +29,19 @@ pub fn router() -> Router<AppState> {
         .route("/staff/sign-in/link", post(sign_in::request_link))
         .route("/staff/sign-in/{token}", get(sign_in::follow))
         .route("/staff/sign-out", post(sign_in::sign_out))
+        .route("/staff/partners", get(partners::page))
+        .route("/staff/partners/{id}", get(partner::page))
+        .route("/staff/tiers", get(tiers::page))
+        .route("/staff/reviews", get(reviews::page).post(reviews::start))
+        .route("/staff/reviews/{id}", get(review::page))
+        .route(
+            "/staff/reviews/{id}/proposals/{partner}",
+            post(review::adjust),
+        )
+        .route("/staff/reviews/{id}/publish", post(review::publish))
+        .route(
+            "/staff/reviews/{id}/appeals/{appeal}/decision",
+            post(review::decide),
+        )
         .layer(Extension(sign_in::Limiters::new()))
 }
