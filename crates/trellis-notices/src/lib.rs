@@ -177,15 +177,7 @@ pub struct ConflictOpened {
 impl ConflictOpened {
     /// How the policy decides, in plain words.
     pub fn rule(&self) -> &'static str {
-        match self.policy {
-            ConflictPolicy::FirstMeeting => {
-                "the first partner to log a customer meeting keeps the registration"
-            }
-            ConflictPolicy::FirstRegistered => "the registration submitted first keeps the account",
-            ConflictPolicy::SplitBySegment => {
-                "each partner keeps the registration for its own market segment"
-            }
-        }
+        self.policy.rule()
     }
 
     pub fn meeting_decides(&self) -> bool {

@@ -13,6 +13,8 @@ mod system;
 mod tiers;
 mod views;
 
+pub(crate) use conflicts::resolution;
+pub(crate) use registrations::decision;
 pub(crate) use tiers::benefits_of;
 
 use crate::AppState;

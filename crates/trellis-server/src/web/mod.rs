@@ -96,6 +96,15 @@ pub(crate) fn message(state: &AppState, status: StatusCode, heading: &str, text:
     )
 }
 
+/// "12 days left" until a deadline, counting a started day as a day.
+pub(crate) fn days_left(until: time::OffsetDateTime, now: time::OffsetDateTime) -> String {
+    let seconds = (until - now).whole_seconds().max(0);
+    match (seconds + 86_399) / 86_400 {
+        1 => "1 day left".to_owned(),
+        n => format!("{n} days left"),
+    }
+}
+
 /// The answer to a form whose CSRF token does not match: nothing changed.
 pub(crate) fn reload(state: &AppState) -> Response {
     message(

@@ -28,6 +28,8 @@ pub(super) struct TimelineItem {
     pub(super) at: String,
     pub(super) day: String,
     pub(super) text: String,
+    /// Who made the change, where the reader may know (staff pages).
+    pub(super) who: Option<String>,
 }
 
 #[derive(Template)]
@@ -133,6 +135,7 @@ pub(super) fn timeline_item(event: &EventRecord) -> TimelineItem {
         at: rfc3339(event.at),
         day: day(event.at),
         text: event.why.clone(),
+        who: None,
     }
 }
 

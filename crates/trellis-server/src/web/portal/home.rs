@@ -5,7 +5,7 @@
 
 use super::session::SignedIn;
 use crate::web::status::{label, timeline_item, TimelineItem};
-use crate::web::{csrf, render};
+use crate::web::{csrf, days_left, render};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -155,18 +155,10 @@ fn open(record: &RegistrationRecord, now: OffsetDateTime) -> OpenRegistration {
     }
 }
 
-/// Days left on the hold, counting a started day as a day; a registration
-/// not yet approved holds nothing yet.
+/// Days left on the hold; a registration not yet approved holds nothing yet.
 fn hold(record: &RegistrationRecord, now: OffsetDateTime) -> String {
     match record.life.hold_until {
-        Some(until) => {
-            let seconds = (until - now).whole_seconds().max(0);
-            let days = (seconds + 86_399) / 86_400;
-            match days {
-                1 => "1 day left".to_owned(),
-                n => format!("{n} days left"),
-            }
-        }
+        Some(until) => days_left(until, now),
         None => "held once approved".to_owned(),
     }
 }

@@ -2,11 +2,19 @@
 //! People sign in with a password (argon2, set with `trellis user create`)
 //! or a mailed single-use link; every page takes [`StaffSignedIn`], which
 //! sends anyone else to sign in. Pages share one frame (`frame.rs`): the
-//! program, the navigation and the sign-out form.
+//! program, the navigation and the sign-out form. The queue of decisions
+//! (`queue.rs`, `decide.rs`), a registration's page (`registration.rs`) and
+//! the conflicts (`conflicts.rs`) share `views.rs`.
 
+mod conflicts;
+mod decide;
 mod frame;
+mod history;
+mod queue;
+mod registration;
 mod session;
 mod sign_in;
+mod views;
 
 use crate::AppState;
 use axum::response::Redirect;
@@ -23,5 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/staff/sign-in/link", post(sign_in::request_link))
         .route("/staff/sign-in/{token}", get(sign_in::follow))
         .route("/staff/sign-out", post(sign_in::sign_out))
+        .route("/staff/queue", get(queue::page))
+        .route("/staff/registrations/{case}", get(registration::page))
+        .route("/staff/registrations/{case}/decide", post(decide::decide))
+        .route("/staff/conflicts", get(conflicts::page))
+        .route("/staff/conflicts/{id}/resolve", post(conflicts::resolve))
         .layer(Extension(sign_in::Limiters::new()))
 }
