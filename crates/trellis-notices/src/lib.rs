@@ -180,25 +180,11 @@ pub struct ConflictOpened {
 impl ConflictOpened {
     /// How the policy decides, in plain words.
     pub fn rule(&self) -> &'static str {
-        conflict_rule(self.policy)
+        self.policy.rule()
     }
 
     pub fn meeting_decides(&self) -> bool {
         self.policy == ConflictPolicy::FirstMeeting
-    }
-}
-
-/// How a conflict policy decides, in plain words, as notices and the
-/// partner portal tell it.
-pub fn conflict_rule(policy: ConflictPolicy) -> &'static str {
-    match policy {
-        ConflictPolicy::FirstMeeting => {
-            "the first partner to log a customer meeting keeps the registration"
-        }
-        ConflictPolicy::FirstRegistered => "the registration submitted first keeps the account",
-        ConflictPolicy::SplitBySegment => {
-            "each partner keeps the registration for its own market segment"
-        }
     }
 }
 

@@ -64,6 +64,13 @@ impl ApiError {
         }])
     }
 
+    /// The status and the human message, for pages that show the problem
+    /// in place (an internal error is logged, as always).
+    pub fn status_and_detail(self) -> (StatusCode, String) {
+        let (status, _, detail, _) = self.parts();
+        (status, detail)
+    }
+
     /// The human message alone, for channels that answer in their own medium.
     pub fn detail(self) -> String {
         self.parts().2

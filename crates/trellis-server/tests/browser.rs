@@ -1,10 +1,12 @@
-//! The partner portal end to end in real headless Chromium: the person's
+//! The partner portal and the staff queue end to end in real headless Chromium: the person's
 //! own clicks and typing, the real form with its CSRF field, the cookies as
 //! the browser keeps them. Screenshots land in `target/screenshots/`.
 
 use reqwest::StatusCode;
 use serde_json::json;
+use trellis_store::Role;
 use trellis_testkit::browser::Browser;
+use trellis_testkit::web::STAFF_PASSWORD;
 use trellis_testkit::{Db, TestApp, ADMIN_TOKEN};
 
 const NORA: &str = "nora@northwind.com";
@@ -141,5 +143,69 @@ async fn a_partner_registers_a_lead_in_the_portal_and_sees_it_pending() {
     browser.phone_screenshot("3-list").await;
     let (_, registration) = app.get("/api/v1/registrations/1", ADMIN_TOKEN).await;
     assert_eq!(registration["status"], "submitted", "{registration}");
+    browser.close().await;
+}
+
+/// A staff manager signs in with a password, approves a partner's lead
+/// from the queue with one click, and weighs a second partner's claim on
+/// the same company in the registration's conflict panel.
+#[tokio::test]
+async fn a_staff_manager_approves_from_the_queue_and_reads_the_conflict_panel() {
+    let Some(browser) = Browser::open("staff_queue").await else {
+        return;
+    };
+    let app = TestApp::spawn(Db::Sqlite).await;
+    app.staff_user("Sam Staff", "sam@vendor.example", Role::Manager)
+        .await;
+    let northwind = app.partner("Northwind", "reseller").await;
+    let acme = app.register(northwind, "Acme Corp", "acme.com").await;
+    let acme_case = format!("REG-{acme:06}");
+
+    browser.visit(&format!("{}/staff/queue", app.base)).await;
+    assert_eq!(browser.path().await, "/staff/sign-in");
+    browser.fill("Work email", "sam@vendor.example").await;
+    browser.fill("Password", STAFF_PASSWORD).await;
+    browser.click("Sign in").await;
+    assert_eq!(browser.path().await, "/staff/queue");
+    let row = browser.text_of(&format!("tr[id='{acme_case}']")).await;
+    assert!(
+        row.contains("Northwind") && row.contains("waited 0 h of 48 h"),
+        "{row}"
+    );
+    browser.screenshot("1-queue").await;
+
+    browser.click("Approve").await;
+    assert_eq!(
+        browser.text_of("p.done").await,
+        format!("{acme_case} approved.")
+    );
+    let (_, registration) = app
+        .get(&format!("/api/v1/registrations/{acme}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(registration["status"], "approved", "{registration}");
+
+    let globex = app.partner("Globex Partners", "reseller").await;
+    let second = app.register(globex, "ACME Corporation", "acme.com").await;
+    browser.visit(&format!("{}/staff/queue", app.base)).await;
+    let row = browser.text_of(&format!("tr[id='REG-{second:06}']")).await;
+    assert!(
+        row.contains(&format!("conflicts with {acme_case} (Northwind)")),
+        "{row}"
+    );
+    browser.click(&format!("REG-{second:06}")).await;
+    let panel = browser.text_of("section.conflict-panel").await;
+    for expected in ["first_meeting", "Northwind", "Globex Partners", "Open:"] {
+        assert!(panel.contains(expected), "{expected} in {panel}");
+    }
+    browser.screenshot("2-conflict-panel").await;
+
+    browser.click("Conflicts").await;
+    assert_eq!(browser.path().await, "/staff/conflicts");
+    let open = browser.text_of("article.conflict").await;
+    assert!(
+        open.contains(&acme_case) && open.contains("Globex Partners"),
+        "{open}"
+    );
+    browser.screenshot("3-conflicts").await;
     browser.close().await;
 }

@@ -5,7 +5,7 @@
 use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::records::AccountRecord;
-use crate::rows::{micros, RowExt};
+use crate::rows::{micros, placeholders, RowExt};
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -93,23 +93,67 @@ pub(crate) async fn find_exact(
 }
 
 /// Accounts whose names are close to `key`, best first.
-///
-/// Scanning millions of names is out of the question, so candidates come
-/// from the sorted neighbourhood of the key in two indexes: the key itself
-/// (names that agree at the start) and the reversed key (names that agree at
-/// the end, catching a typo up front). Four bounded range scans in one query
-/// read only the indexes (on SQLite the row id is in every index), each
-/// neighbour is scored on its key, and only the few that pass are read from
-/// the table: reading name and domain for all 64 neighbours cost 64 random
-/// row lookups and most of a registration's time in the database.
 pub(crate) async fn fuzzy(
     conn: &mut AnyConnection,
     key: &str,
     threshold: f64,
     exclude: Option<AccountId>,
 ) -> Result<Vec<Candidate>> {
-    let mut scored: Vec<(f64, AccountId)> = neighbours(conn, key)
-        .await?
+    let mut found = fuzzy_many(conn, &[(key.to_owned(), exclude)], threshold).await?;
+    Ok(found.pop().unwrap_or_default())
+}
+
+/// Accounts whose names are close to each key (leaving out the account
+/// given with it), best first, in the keys' order.
+///
+/// Scanning millions of names is out of the question, so candidates come
+/// from the sorted neighbourhood of the key in two indexes: the key itself
+/// (names that agree at the start) and the reversed key (names that agree at
+/// the end, catching a typo up front). Four bounded range scans per key in
+/// one query read only the indexes (on SQLite the row id is in every index),
+/// each neighbour is scored on its key, and only the few that pass are read
+/// from the table, in one statement for all keys: reading name and domain
+/// for all 64 neighbours cost 64 random row lookups and most of a
+/// registration's time in the database.
+pub(crate) async fn fuzzy_many(
+    conn: &mut AnyConnection,
+    keys: &[(String, Option<AccountId>)],
+    threshold: f64,
+) -> Result<Vec<Vec<Candidate>>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let near = neighbours(conn, keys.iter().map(|(key, _)| key.as_str())).await?;
+    let scored: Vec<Vec<(f64, AccountId)>> = keys
+        .iter()
+        .zip(near)
+        .map(|((key, exclude), near)| best(key, *exclude, near, threshold))
+        .collect();
+    let ids: Vec<AccountId> = scored.iter().flatten().map(|(_, id)| *id).collect();
+    let details = by_ids(conn, &ids).await?;
+    let candidate = |(score, id): (f64, AccountId)| {
+        let account = details.get(&id)?;
+        Some(Candidate {
+            account_id: id,
+            name: account.name.clone(),
+            domain: account.domain.clone(),
+            score,
+        })
+    };
+    Ok(scored
+        .into_iter()
+        .map(|found| found.into_iter().filter_map(&candidate).collect())
+        .collect())
+}
+
+/// The best-scoring neighbours of `key` at or above `threshold`.
+fn best(
+    key: &str,
+    exclude: Option<AccountId>,
+    near: Vec<(AccountId, String)>,
+    threshold: f64,
+) -> Vec<(f64, AccountId)> {
+    let mut scored: Vec<(f64, AccountId)> = near
         .into_iter()
         .filter(|(id, _)| Some(*id) != exclude)
         .filter_map(|(id, other)| {
@@ -121,73 +165,94 @@ pub(crate) async fn fuzzy(
     // An account found by both its key and its reversed key counts once.
     scored.dedup_by_key(|(_, id)| *id);
     scored.truncate(MAX_CANDIDATES);
-    let mut details = by_ids(conn, scored.iter().map(|(_, id)| *id)).await?;
-    Ok(scored
-        .into_iter()
-        .filter_map(|(score, id)| {
-            let account = details.remove(&id)?;
-            Some(Candidate {
-                account_id: id,
-                name: account.name,
-                domain: account.domain,
-                score,
-            })
+    scored
+}
+
+/// For each key, the id and name key of the `NEIGHBOURS` accounts either
+/// side of it in the key index and in the reversed-key index, read from the
+/// indexes alone. They come back as one text, a line per neighbour
+/// (`n side id key`, `n` the key's position; names hold no control
+/// characters): one row instead of sixty-four per key saves a hand-off
+/// between threads per row in the SQLite driver.
+async fn neighbours<'k>(
+    conn: &mut AnyConnection,
+    keys: impl ExactSizeIterator<Item = &'k str>,
+) -> Result<Vec<Vec<(AccountId, String)>>> {
+    let count = keys.len();
+    let sql = neighbours_sql(count);
+    let query = keys.fold(sqlx::query(&sql), |q, key| {
+        q.bind(key.to_owned()).bind(reversed_key(key))
+    });
+    let row = query.bind(NEIGHBOURS).fetch_one(&mut *conn).await?;
+    let mut found = vec![Vec::new(); count];
+    for line in row.opt_text("found")?.unwrap_or_default().lines() {
+        let (n, neighbour) = neighbour(line)?;
+        found
+            .get_mut(n)
+            .ok_or_else(|| StoreError::Corrupt(format!("neighbour line {line:?}")))?
+            .push(neighbour);
+    }
+    Ok(found)
+}
+
+/// The statement [`neighbours`] runs for `count` keys: key `n` binds its key
+/// and reversed key as `$2n+1` and `$2n+2`, and the last parameter is how
+/// many neighbours each scan reads.
+fn neighbours_sql(count: usize) -> String {
+    let limit = 2 * count + 1;
+    let scans: Vec<String> = (0..count)
+        .map(|n| {
+            let (key, rkey) = (2 * n + 1, 2 * n + 2);
+            format!(
+                "SELECT * FROM (SELECT {n} AS n, id, name_key AS k, 'key' AS side FROM accounts WHERE name_key >= ${key} ORDER BY name_key LIMIT ${limit}) a{n} \
+                 UNION ALL \
+                 SELECT * FROM (SELECT {n}, id, name_key, 'key' FROM accounts WHERE name_key < ${key} ORDER BY name_key DESC LIMIT ${limit}) b{n} \
+                 UNION ALL \
+                 SELECT * FROM (SELECT {n}, id, name_rkey, 'rkey' FROM accounts WHERE name_rkey >= ${rkey} ORDER BY name_rkey LIMIT ${limit}) c{n} \
+                 UNION ALL \
+                 SELECT * FROM (SELECT {n}, id, name_rkey, 'rkey' FROM accounts WHERE name_rkey < ${rkey} ORDER BY name_rkey DESC LIMIT ${limit}) d{n}"
+            )
         })
-        .collect())
-}
-
-/// The id and name key of the `NEIGHBOURS` accounts either side of `key` in
-/// the key index and in the reversed-key index, read from the indexes alone.
-/// They come back as one text, a line per neighbour (`side id key`; names
-/// hold no control characters): one row instead of sixty-four saves a
-/// hand-off between threads per row in the SQLite driver.
-async fn neighbours(conn: &mut AnyConnection, key: &str) -> Result<Vec<(AccountId, String)>> {
-    let row = sqlx::query(
-        "SELECT string_agg(side || ' ' || id || ' ' || k, '\n') AS found FROM ( \
-         SELECT * FROM (SELECT id, name_key AS k, 'key' AS side FROM accounts WHERE name_key >= $1 ORDER BY name_key LIMIT $3) a \
-         UNION ALL \
-         SELECT * FROM (SELECT id, name_key, 'key' FROM accounts WHERE name_key < $1 ORDER BY name_key DESC LIMIT $3) b \
-         UNION ALL \
-         SELECT * FROM (SELECT id, name_rkey, 'rkey' FROM accounts WHERE name_rkey >= $2 ORDER BY name_rkey LIMIT $3) c \
-         UNION ALL \
-         SELECT * FROM (SELECT id, name_rkey, 'rkey' FROM accounts WHERE name_rkey < $2 ORDER BY name_rkey DESC LIMIT $3) d) n",
+        .collect();
+    format!(
+        "SELECT string_agg(n || ' ' || side || ' ' || id || ' ' || k, '\n') AS found FROM ({}) found",
+        scans.join(" UNION ALL ")
     )
-    .bind(key)
-    .bind(reversed_key(key))
-    .bind(NEIGHBOURS)
-    .fetch_one(&mut *conn)
-    .await?;
-    let found = row.opt_text("found")?.unwrap_or_default();
-    found.lines().map(neighbour).collect()
 }
 
-/// One line of [`neighbours`]: `key 42 acme widgets` or `rkey 42 stegdiw emca`.
-fn neighbour(line: &str) -> Result<(AccountId, String)> {
+/// One line of [`neighbours`]: `0 key 42 acme widgets` or `0 rkey 42 stegdiw emca`.
+fn neighbour(line: &str) -> Result<(usize, (AccountId, String))> {
     let corrupt = || StoreError::Corrupt(format!("neighbour line {line:?}"));
-    let mut parts = line.splitn(3, ' ');
-    let (Some(side), Some(id), Some(stored)) = (parts.next(), parts.next(), parts.next()) else {
+    let mut parts = line.splitn(4, ' ');
+    let (Some(n), Some(side), Some(id), Some(stored)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(corrupt());
     };
+    let n = n.parse().map_err(|_| corrupt())?;
     let id = AccountId(id.parse().map_err(|_| corrupt())?);
     // Reversing is its own inverse: the reversed key gives the key.
     let key = match side {
         "rkey" => reversed_key(stored),
         _ => stored.to_owned(),
     };
-    Ok((id, key))
+    Ok((n, (id, key)))
 }
 
 /// Accounts by id, in one statement whatever their number.
 async fn by_ids(
     conn: &mut AnyConnection,
-    ids: impl ExactSizeIterator<Item = AccountId>,
+    ids: &[AccountId],
 ) -> Result<HashMap<AccountId, AccountRecord>> {
-    if ids.len() == 0 {
+    if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let params: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!("SELECT * FROM accounts WHERE id IN ({})", params.join(", "));
+    let sql = format!(
+        "SELECT * FROM accounts WHERE id IN ({})",
+        placeholders(ids.len())
+    );
     let rows = ids
+        .iter()
         .fold(sqlx::query(&sql), |q, id| q.bind(id.0))
         .fetch_all(&mut *conn)
         .await?;
@@ -350,7 +415,7 @@ impl Store {
 
     pub async fn account(&self, id: AccountId) -> Result<AccountRecord> {
         let mut conn = self.reader.acquire().await?;
-        by_ids(&mut conn, [id].into_iter())
+        by_ids(&mut conn, &[id])
             .await?
             .remove(&id)
             .ok_or(StoreError::NotFound("account"))

@@ -248,7 +248,10 @@ pub(crate) async fn load_conflict(
     conflict_from_row(&row, ids)
 }
 
-fn conflict_from_row(row: &AnyRow, registrations: Vec<RegistrationId>) -> Result<ConflictRecord> {
+pub(crate) fn conflict_from_row(
+    row: &AnyRow,
+    registrations: Vec<RegistrationId>,
+) -> Result<ConflictRecord> {
     Ok(ConflictRecord {
         id: ConflictId(row.int("id")?),
         account_id: AccountId(row.int("account_id")?),

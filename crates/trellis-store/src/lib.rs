@@ -33,6 +33,7 @@ mod sessions;
 mod staff;
 mod tiers;
 mod tokens;
+mod worklists;
 
 pub use accounts::{AccountMatch, Candidate, NewAccount};
 pub use crm::{CrmDeadLetter, CrmState, SyncItem, SyncLag, SyncResult};
@@ -55,6 +56,7 @@ pub use tiers::{
     TierException, HYGIENE,
 };
 pub use tokens::{Principal, Role};
+pub use worklists::ConflictClaims;
 
 /// Rows per page when a caller asks for none.
 pub const DEFAULT_PAGE: i64 = 50;

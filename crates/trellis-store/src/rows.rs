@@ -79,3 +79,9 @@ pub(crate) fn parse_day(text: &str) -> Result<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(text, &format).map_err(|e| StoreError::Corrupt(format!("date {text}: {e}")))
 }
+
+/// `$1, $2, ... $count`: the placeholders of an `IN` list.
+pub(crate) fn placeholders(count: usize) -> String {
+    let params: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    params.join(", ")
+}

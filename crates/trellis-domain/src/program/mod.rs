@@ -127,6 +127,24 @@ impl ConflictPolicy {
             ConflictPolicy::SplitBySegment => "split_by_segment",
         }
     }
+
+    /// The policy named as in program files, as conflicts store it.
+    pub fn parse(text: &str) -> Option<ConflictPolicy> {
+        ConflictPolicy::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// How the policy decides, in plain words.
+    pub const fn rule(self) -> &'static str {
+        match self {
+            ConflictPolicy::FirstMeeting => {
+                "the first partner to log a customer meeting keeps the registration"
+            }
+            ConflictPolicy::FirstRegistered => "the registration submitted first keeps the account",
+            ConflictPolicy::SplitBySegment => {
+                "each partner keeps the registration for its own market segment"
+            }
+        }
+    }
 }
 
 /// How eagerly incoming accounts are matched against existing ones.

@@ -66,18 +66,7 @@ pub async fn resolve(
     Path(id): Path<i64>,
     Json(r): Json<ResolveRequest>,
 ) -> ApiResult<Json<ConflictSummary>> {
-    let winner = match &r.winner {
-        serde_json::Value::Number(n) => n.as_i64().map(RegistrationId),
-        serde_json::Value::String(s) => CaseNumber::parse(s).map(|c| c.0),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        ApiError::invalid(
-            "winner",
-            "give the winning registration's id or case number (REG-000123)",
-        )
-    })?;
-    let reason = Text::parse("reason", &r.reason)?;
+    let (winner, reason) = resolution(&r.winner, &r.reason)?;
     let resolved = state
         .store
         .resolve_conflict(
@@ -90,4 +79,24 @@ pub async fn resolve(
         )
         .await?;
     Ok(Json(ConflictSummary::from(&resolved)))
+}
+
+/// The winner (an id or a case number) and reason of a manual settlement:
+/// the API and the staff pages read them with the same checks.
+pub(crate) fn resolution(
+    winner: &serde_json::Value,
+    reason: &str,
+) -> ApiResult<(RegistrationId, Text)> {
+    let winner = match winner {
+        serde_json::Value::Number(n) => n.as_i64().map(RegistrationId),
+        serde_json::Value::String(s) => CaseNumber::parse(s).map(|c| c.0),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        ApiError::invalid(
+            "winner",
+            "give the winning registration's id or case number (REG-000123)",
+        )
+    })?;
+    Ok((winner, Text::parse("reason", reason)?))
 }

@@ -13,7 +13,9 @@ mod system;
 mod tiers;
 mod views;
 
-pub(crate) use reviews::{adjustment, decision, quarter};
+pub(crate) use conflicts::resolution;
+pub(crate) use registrations::decision;
+pub(crate) use reviews::{adjustment, decision as appeal_decision, quarter};
 pub(crate) use tiers::benefits_of;
 
 use crate::AppState;

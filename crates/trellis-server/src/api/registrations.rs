@@ -296,19 +296,24 @@ pub async fn decide(
     Path(id): Path<i64>,
     Json(r): Json<DecisionRequest>,
 ) -> ApiResult<Json<RegistrationView>> {
-    let command = match r.decision.as_str() {
-        "approve" => Command::Approve {
-            hold_days: r.hold_days,
-        },
+    let command = decision(&r.decision, r.reason.as_deref(), r.hold_days)?;
+    run(state, staff, id, command).await
+}
+
+/// The command a staff decision names: the API and the staff pages read
+/// the same words with the same checks.
+pub(crate) fn decision(
+    decision: &str,
+    reason: Option<&str>,
+    hold_days: Option<u32>,
+) -> ApiResult<Command> {
+    Ok(match decision {
+        "approve" => Command::Approve { hold_days },
         "decline" => Command::Decline {
-            reason: text("reason", r.reason.as_deref(), "say why it is declined")?,
+            reason: text("reason", reason, "say why it is declined")?,
         },
         "request_info" => Command::RequestInfo {
-            question: text(
-                "reason",
-                r.reason.as_deref(),
-                "write the question for the partner",
-            )?,
+            question: text("reason", reason, "write the question for the partner")?,
         },
         other => {
             return Err(ApiError::invalid(
@@ -316,8 +321,7 @@ pub async fn decide(
                 format!("'{other}' is not a decision: use approve, decline or request_info"),
             ))
         }
-    };
-    run(state, staff, id, command).await
+    })
 }
 
 fn text(field: &'static str, value: Option<&str>, hint: &str) -> ApiResult<Text> {

@@ -84,7 +84,7 @@ async fn show(
         Ok(events) => events,
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     };
-    let (jar, csrf) = csrf::token(jar, crate::web::secure(&state));
+    let (jar, csrf) = csrf::token(jar, crate::web::secure(state));
     let (status_label, status_class) = label(record.life.status);
     let page = StatusPage {
         program: &state.program.name,

@@ -15,6 +15,8 @@ pub(crate) struct TimelineItem {
     pub(super) at: String,
     pub(super) day: String,
     pub(super) text: String,
+    /// Who made the change, where the reader may know (staff pages).
+    pub(super) who: Option<String>,
 }
 
 /// Words and badge colour for a status, as a partner reads them.
@@ -65,6 +67,7 @@ fn dated(event: &EventRecord, text: String) -> TimelineItem {
         at: rfc3339(event.at),
         day: day(event.at),
         text,
+        who: None,
     }
 }
 

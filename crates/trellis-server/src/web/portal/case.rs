@@ -274,6 +274,6 @@ async fn conflict_notice(
         .unwrap_or(state.program.registration.conflict_policy);
     Ok(Some(format!(
         "Another partner's registration claims this account too. Under this program, {}.",
-        trellis_notices::conflict_rule(policy)
+        policy.rule()
     )))
 }

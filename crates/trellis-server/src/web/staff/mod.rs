@@ -2,17 +2,25 @@
 //! People sign in with a password (argon2, set with `trellis user create`)
 //! or a mailed single-use link; every page takes [`StaffSignedIn`], which
 //! sends anyone else to sign in. Pages share one frame (`frame.rs`): the
-//! program, the navigation and the sign-out form.
+//! program, the navigation and the sign-out form. The queue of decisions
+//! (`queue.rs`, `decide.rs`), a registration's page (`registration.rs`) and
+//! the conflicts (`conflicts.rs`) share `views.rs`.
 
+mod conflicts;
+mod decide;
 mod frame;
+mod history;
 mod page;
 mod partner;
 mod partners;
+mod queue;
+mod registration;
 mod review;
 mod reviews;
 mod session;
 mod sign_in;
 mod tiers;
+mod views;
 
 use crate::AppState;
 use axum::response::Redirect;
@@ -43,5 +51,10 @@ pub fn router() -> Router<AppState> {
             "/staff/reviews/{id}/appeals/{appeal}/decision",
             post(review::decide),
         )
+        .route("/staff/queue", get(queue::page))
+        .route("/staff/registrations/{case}", get(registration::page))
+        .route("/staff/registrations/{case}/decide", post(decide::decide))
+        .route("/staff/conflicts", get(conflicts::page))
+        .route("/staff/conflicts/{id}/resolve", post(conflicts::resolve))
         .layer(Extension(sign_in::Limiters::new()))
 }

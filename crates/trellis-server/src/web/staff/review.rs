@@ -279,7 +279,7 @@ pub async fn decide(
     if !csrf::valid(&jar, &form.csrf) {
         return reload(&state);
     }
-    let done = match crate::api::decision(&form.decision, &form.reason) {
+    let done = match crate::api::appeal_decision(&form.decision, &form.reason) {
         Ok((upheld, reason)) => done(
             state
                 .store
