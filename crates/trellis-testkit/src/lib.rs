@@ -423,7 +423,7 @@ fn strings(list: &Value, key: &str) -> Vec<String> {
 
 /// Undoes the quoted-printable soft line breaks and `=3D` escapes mail
 /// libraries put in long lines, so tests can read links whole.
-fn unfold_quoted_printable(mail: &str) -> String {
+pub fn unfold_quoted_printable(mail: &str) -> String {
     mail.replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=")
