@@ -207,3 +207,71 @@ async fn a_new_password_ends_the_persons_sessions() {
         assert_eq!(old.status(), StatusCode::UNAUTHORIZED, "{db:?}");
     }
 }
+
+#[tokio::test]
+async fn an_admin_adds_people_who_sign_in_by_link_and_a_manager_may_not() {
+    for db in backends() {
+        let app = TestApp::spawn(db).await;
+        let manager = app.staff_visitor(Role::Manager).await;
+        let (_, queue) = manager.page(PAGE).await;
+        assert!(
+            !queue.contains("/staff/people"),
+            "{db:?}: not in a manager's nav"
+        );
+        let (status, _) = manager.page("/staff/people").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{db:?}");
+        manager.page(PAGE).await;
+        let fields = [
+            ("name", "Eve"),
+            ("email", "eve@vendor.example"),
+            ("role", "admin"),
+        ];
+        let refused = manager.post("/staff/people", &fields).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{db:?}");
+
+        let admin = app.staff_visitor(Role::Admin).await;
+        let (status, html) = admin.page("/staff/people").await;
+        assert_eq!(status, StatusCode::OK, "{db:?}");
+        assert!(
+            html.contains("manager@vendor.example") && html.contains("a password or a mailed link")
+        );
+        let bad = [
+            ("name", " "),
+            ("email", "not an address"),
+            ("role", "partner"),
+        ];
+        let answer = admin.post("/staff/people", &bad).await;
+        assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY, "{db:?}");
+        let html = answer.text().await.expect("html");
+        for problem in ["Name: give", "Work email:", "Role: choose admin or manager"] {
+            assert!(html.contains(problem), "{db:?}: {problem} in {html}");
+        }
+        let (_, html) = admin.page("/staff/people").await;
+        assert!(!html.contains("not an address"), "{db:?}: nothing added");
+
+        let fields = [
+            ("name", "Lee Ops"),
+            ("email", "lee@vendor.example"),
+            ("role", "manager"),
+        ];
+        let added = admin.post("/staff/people", &fields).await;
+        assert_eq!(added.status(), StatusCode::SEE_OTHER, "{db:?}");
+        let again = admin.post("/staff/people", &fields).await;
+        assert_eq!(
+            again.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{db:?}: once"
+        );
+        let lee = Visitor::new(&app);
+        lee.page("/staff/sign-in").await;
+        lee.post("/staff/sign-in/link", &[("email", "lee@vendor.example")])
+            .await;
+        let link = app.staff_sign_in_link(1, "lee@vendor.example").await;
+        assert_eq!(
+            lee.get(&link).await.status(),
+            StatusCode::SEE_OTHER,
+            "{db:?}"
+        );
+        assert_eq!(lee.get(PAGE).await.status(), StatusCode::OK, "{db:?}");
+    }
+}

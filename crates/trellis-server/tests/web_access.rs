@@ -58,6 +58,7 @@ fn staff_pages(w: &World) -> Vec<String> {
         "/staff/reviews".into(),
         format!("/staff/reviews/{}", w.review),
         "/staff/metrics".into(),
+        "/staff/people".into(),
     ]
 }
 
@@ -78,6 +79,14 @@ fn staff_forms(w: &World) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
             vec![("tier", "elite"), ("reason", "by hand")],
         ),
         (format!("/staff/reviews/{}/publish", w.review), vec![]),
+        (
+            "/staff/people".into(),
+            vec![
+                ("name", "Eve"),
+                ("email", "eve@evil.example"),
+                ("role", "admin"),
+            ],
+        ),
     ]
 }
 

@@ -114,6 +114,17 @@ impl Store {
             .transpose()
     }
 
+    /// The staff workspace's people, by name.
+    pub async fn staff_users(&self, limit: i64) -> Result<Vec<(StaffUser, bool)>> {
+        let rows = sqlx::query("SELECT * FROM staff_users ORDER BY name, id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((staff_from_row(r)?, r.opt_text("password_hash")?.is_some())))
+            .collect()
+    }
+
     /// A staff user by id.
     pub async fn staff_user(&self, id: i64) -> Result<StaffUser> {
         let row = sqlx::query("SELECT * FROM staff_users WHERE id = $1")

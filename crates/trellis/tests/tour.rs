@@ -82,6 +82,7 @@ async fn every_page_renders_on_the_demo_program_at_desktop_and_phone_sizes() {
         ("/staff/reviews".to_owned(), "staff-7-reviews"),
         ("/staff/reviews/1".to_owned(), "staff-8-review"),
         ("/staff/metrics".to_owned(), "staff-9-metrics"),
+        ("/staff/people".to_owned(), "staff-10-people"),
     ];
     for (path, step) in &staff_pages {
         photograph(&browser, base, path, step).await;

@@ -6,6 +6,7 @@ use super::StaffSignedIn;
 use crate::web::{csrf, secure};
 use crate::AppState;
 use axum_extra::extract::CookieJar;
+use trellis_store::Role;
 
 /// The workspace's sections, in the order the navigation lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,16 +17,19 @@ pub enum Section {
     Tiers,
     Reviews,
     Metrics,
+    /// Admins only: who works in the workspace.
+    People,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Queue,
         Section::Conflicts,
         Section::Partners,
         Section::Tiers,
         Section::Reviews,
         Section::Metrics,
+        Section::People,
     ];
 
     pub fn label(self) -> &'static str {
@@ -36,6 +40,7 @@ impl Section {
             Section::Tiers => "Tier mobility",
             Section::Reviews => "Reviews",
             Section::Metrics => "Metrics",
+            Section::People => "People",
         }
     }
 
@@ -47,6 +52,7 @@ impl Section {
             Section::Tiers => "/staff/tiers",
             Section::Reviews => "/staff/reviews",
             Section::Metrics => "/staff/metrics",
+            Section::People => "/staff/people",
         }
     }
 }
@@ -80,8 +86,13 @@ impl Frame {
         (jar, frame)
     }
 
-    /// The sections, each with whether it is this page's.
+    /// The sections this person may open, each with whether it is this
+    /// page's.
     pub fn nav(&self) -> impl Iterator<Item = (Section, bool)> + '_ {
-        Section::ALL.into_iter().map(|s| (s, s == self.section))
+        let admin = self.role == Role::Admin.as_str();
+        Section::ALL
+            .into_iter()
+            .filter(move |s| admin || *s != Section::People)
+            .map(|s| (s, s == self.section))
     }
 }

@@ -13,6 +13,7 @@ mod history;
 mod page;
 mod partner;
 mod partners;
+mod people;
 mod queue;
 mod registration;
 mod review;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
             "/staff/reviews/{id}/appeals/{appeal}/decision",
             post(review::decide),
         )
+        .route("/staff/people", get(people::page).post(people::add))
         .route("/staff/queue", get(queue::page))
         .route("/staff/registrations/{case}", get(registration::page))
         .route("/staff/registrations/{case}/decide", post(decide::decide))
