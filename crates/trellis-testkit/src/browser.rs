@@ -134,6 +134,11 @@ impl Browser {
         panic!("clicking {text} led to no new page within 5 s");
     }
 
+    /// The page's title; a browser's own error page has one of its own.
+    pub async fn title(&self) -> String {
+        self.client.title().await.expect("title")
+    }
+
     /// The text of the element `css` selects, as shown.
     pub async fn text_of(&self, css: &str) -> String {
         self.element(Locator::Css(css))
@@ -186,6 +191,22 @@ impl Browser {
             .set_window_size(1280, 900)
             .await
             .expect("desktop size");
+    }
+
+    /// The form fields a person cannot tell apart without seeing them: every
+    /// visible input, select and textarea needs a `<label>` (or an
+    /// `aria-label`) for a screen reader and for keyboard users to know what
+    /// it asks. Returns each unlabelled field's name.
+    pub async fn unlabelled_fields(&self) -> Vec<String> {
+        let script = "return Array.from(document.querySelectorAll('input, select, textarea'))\
+            .filter(f => f.type !== 'hidden' && f.offsetParent !== null)\
+            .filter(f => f.labels.length === 0 && !f.getAttribute('aria-label'))\
+            .map(f => f.name || f.id || f.outerHTML);";
+        let names = self.client.execute(script, vec![]).await.expect("fields");
+        names
+            .as_array()
+            .map(|list| list.iter().map(|n| n.to_string()).collect())
+            .unwrap_or_default()
     }
 
     /// Ends the session, closing Chromium cleanly.

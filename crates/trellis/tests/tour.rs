@@ -2,7 +2,7 @@
 //! as a newcomer loads it (`trellis demo`, whose staff password it prints),
 //! a partner manager signed in to the staff workspace, a partner's person
 //! signed in to the portal by the link in the outbox. Each page must render
-//! its heading and fit a phone's width; screenshots of each, desktop and
+//! its heading, label every field and fit a phone's width; screenshots of each, desktop and
 //! phone, land in `target/screenshots/demo_tour/`.
 
 mod common;
@@ -27,19 +27,27 @@ fn load_demo(db: &str) -> (String, String) {
     (after("as"), after("password"))
 }
 
-/// Opens `path`, checks it has a heading, and photographs it at both sizes.
+/// Opens `path`, checks it is the program's own page with a heading and a
+/// label on every field, and photographs it at both sizes.
 async fn photograph(browser: &Browser, base: &str, path: &str, step: &str) {
     browser.visit(&format!("{base}{path}")).await;
+    let asked = path.split('?').next().unwrap_or(path);
     assert!(
-        browser
-            .path()
-            .await
-            .starts_with(path.split('?').next().unwrap_or(path)),
+        browser.path().await.starts_with(asked),
         "{path} redirected elsewhere"
     );
+    // The program's own page ("Queue · Trellis ..."), not a browser's error page.
+    let title = browser.title().await;
+    assert!(title.contains(" · "), "{path}: {title}");
+    let heading = browser.text_of("h1").await;
     assert!(
-        !browser.text_of("h1").await.is_empty(),
-        "{path} has a heading"
+        !["", "Not found", "Admins only"].contains(&heading.as_str()),
+        "{path}: {heading}"
+    );
+    let unlabelled = browser.unlabelled_fields().await;
+    assert!(
+        unlabelled.is_empty(),
+        "{path}: fields without a label: {unlabelled:?}"
     );
     browser.screenshot(step).await;
     browser.phone_screenshot(step).await;
