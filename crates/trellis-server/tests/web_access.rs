@@ -152,12 +152,12 @@ async fn staff_pages_and_forms_answer_only_a_staff_session() {
         }
         assert_eq!(state_of(&app, &w).await, before, "{db:?}: nothing changed");
 
-        let staff = app.staff_visitor(Role::Manager).await;
+        let staff = app.staff_visitor(Role::Admin).await;
         for page in staff_pages(&w) {
             let (status, html) = staff.page(&page).await;
             assert_eq!(status, StatusCode::OK, "{db:?}: {page}: {html}");
             assert!(
-                html.contains("Sam Staff (manager)"),
+                html.contains("Sam Staff (admin)"),
                 "{db:?}: the frame on {page}"
             );
         }
