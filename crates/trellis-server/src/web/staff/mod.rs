@@ -4,7 +4,11 @@
 //! sends anyone else to sign in. Pages share one frame (`frame.rs`): the
 //! program, the navigation and the sign-out form.
 
+mod charts;
 mod frame;
+mod metrics;
+mod periods;
+mod reports;
 mod session;
 mod sign_in;
 
@@ -23,5 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/sign-in/link", post(sign_in::request_link))
         .route("/staff/sign-in/{token}", get(sign_in::follow))
         .route("/staff/sign-out", post(sign_in::sign_out))
+        .route("/staff/metrics", get(metrics::page))
+        .route("/staff/metrics/{file}", get(metrics::csv))
         .layer(Extension(sign_in::Limiters::new()))
 }

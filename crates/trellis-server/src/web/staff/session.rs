@@ -26,6 +26,7 @@ pub struct StaffSignedIn {
 
 impl StaffSignedIn {
     /// Who the event log says made a change from the workspace.
+    #[allow(dead_code, reason = "for the workspace pages that change things")]
     pub fn actor(&self) -> Actor {
         Actor::StaffUser {
             user_id: self.user.id,
