@@ -176,12 +176,14 @@ impl Store {
         group: ApprovalGroup,
         limit: i64,
     ) -> Result<Vec<Approvals>> {
+        // Grouping by `partner_id + 0` keeps SQLite from walking the whole
+        // partner index for its order instead of the period's entries.
         let sql = match group {
             ApprovalGroup::Partner => format!(
                 "SELECT p.name AS label, t.submitted, t.approved, t.declined FROM \
-                 (SELECT partner_id, {APPROVAL_COUNTS} GROUP BY partner_id \
-                  ORDER BY submitted DESC, partner_id LIMIT $3) t \
-                 JOIN partners p ON p.id = t.partner_id ORDER BY t.submitted DESC, t.partner_id"
+                 (SELECT partner_id + 0 AS partner, {APPROVAL_COUNTS} GROUP BY partner \
+                  ORDER BY submitted DESC, partner LIMIT $3) t \
+                 JOIN partners p ON p.id = t.partner ORDER BY t.submitted DESC, t.partner"
             ),
             ApprovalGroup::Segment => format!(
                 "SELECT segment AS label, {APPROVAL_COUNTS} GROUP BY segment \
