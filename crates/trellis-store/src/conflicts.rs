@@ -19,6 +19,10 @@ use trellis_domain::program::Program;
 use trellis_domain::values::Text;
 use trellis_notices::{Case, ConflictOpened, Notice};
 
+/// How the reason of a conflict resolved by hand begins, which is how the
+/// metrics tell it from one the policy settled.
+pub(crate) const BY_STAFF: &str = "resolved by staff";
+
 /// Puts a new registration into conflict with its competitors: joins their
 /// open conflict, or opens one, and tells each partner whose registration
 /// is newly in conflict. Returns the conflict, if any.
@@ -333,7 +337,7 @@ impl Store {
         let trigger = Trigger::Manual {
             winner,
             reason: format!(
-                "resolved by staff in favour of {}: {reason}",
+                "{BY_STAFF} in favour of {}: {reason}",
                 trellis_domain::ids::CaseNumber(winner)
             ),
         };

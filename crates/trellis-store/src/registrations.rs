@@ -465,8 +465,8 @@ pub(crate) async fn save_life(
 ) -> Result<()> {
     sqlx::query(
         "UPDATE registrations SET status = $2, status_reason = $3, approved_at = $4, hold_until = $5, \
-         meeting_due = $6, first_meeting_at = $7, closed_at = $8, won_amount = $9, won_currency = $10, expires_at = $11, updated_at = $12 \
-         WHERE id = $1",
+         meeting_due = $6, first_meeting_at = $7, closed_at = $8, won_amount = $9, won_currency = $10, expires_at = $11, updated_at = $12, \
+         first_response_at = COALESCE(first_response_at, $13) WHERE id = $1",
     )
     .bind(id.0)
     .bind(life.status.as_str())
@@ -480,9 +480,19 @@ pub(crate) async fn save_life(
     .bind(life.won_amount.map(|m| m.currency.code().to_owned()))
     .bind(opt_micros(lifecycle::expires_at(life)))
     .bind(micros(now))
+    .bind(is_response(life.status).then(|| micros(now)))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Whether reaching `status` answers the partner: a decision or a question.
+/// The first such moment is kept as the registration's first response.
+fn is_response(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Approved | Status::Declined | Status::MoreInfo
+    )
 }
 
 pub(crate) async fn set_conflict(

@@ -7,6 +7,7 @@ mod companies;
 mod crm_sync;
 mod csv_import;
 mod dedupe;
+mod pages;
 mod registrations;
 mod review;
 mod stats;
@@ -42,6 +43,9 @@ pub enum BenchCommand {
     /// Syncing many registrations to a local fake HubSpot, beside the
     /// fewest calls its batch limits allow and the bare connector.
     Crm(crm_sync::Args),
+    /// Server answers to every staff and portal page over the demo data or
+    /// many registrations, beside `GET /healthz`.
+    Pages(pages::Args),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -51,6 +55,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Csv(args) => csv_import::run(args).await,
         BenchCommand::Review(args) => review::run(args).await,
         BenchCommand::Crm(args) => crm_sync::run(args).await,
+        BenchCommand::Pages(args) => pages::run(args).await,
     }
 }
 

@@ -6,16 +6,20 @@
 //! (`queue.rs`, `decide.rs`), a registration's page (`registration.rs`) and
 //! the conflicts (`conflicts.rs`) share `views.rs`.
 
+mod charts;
 mod conflicts;
 mod decide;
 mod frame;
 mod history;
+mod metrics;
 mod page;
 mod partner;
 mod partners;
 mod people;
+mod periods;
 mod queue;
 mod registration;
+mod reports;
 mod review;
 mod reviews;
 mod session;
@@ -58,5 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/registrations/{case}/decide", post(decide::decide))
         .route("/staff/conflicts", get(conflicts::page))
         .route("/staff/conflicts/{id}/resolve", post(conflicts::resolve))
+        .route("/staff/metrics", get(metrics::page))
+        .route("/staff/metrics/{file}", get(metrics::csv))
         .layer(Extension(sign_in::Limiters::new()))
 }

@@ -1,0 +1,272 @@
+//! `trellis bench pages`: how long the server takes to answer each staff
+//! and portal page, signed in as its reader, over the demo data or many
+//! bulk-loaded registrations; beside `GET /healthz` from the same run (the
+//! cost of an answer that reads nothing). A page is added in one line of
+//! [`PAGES`].
+
+use super::stats::{ms, print_table, print_targets, thousands, Run, Target};
+use super::BenchDbArgs;
+use anyhow::{bail, Context};
+use reqwest::header::COOKIE;
+use sqlx::SqlitePool;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use trellis_domain::dedupe::Email;
+use trellis_domain::event::Actor;
+use trellis_domain::ids::PartnerId;
+use trellis_domain::program::Program;
+use trellis_server::clock::Clock;
+use trellis_server::AppState;
+use trellis_store::{NewSession, NewStaffUser, Role, Store};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Registrations bulk-loaded, spread over the last three years (default:
+    /// the demo data, loaded through the store).
+    #[arg(long)]
+    registrations: Option<u64>,
+    /// Timed answers per page.
+    #[arg(long, default_value_t = 200)]
+    repeats: usize,
+    #[command(flatten)]
+    db: BenchDbArgs,
+}
+
+/// Who opens a page.
+#[derive(Clone, Copy)]
+enum Reader {
+    Anyone,
+    Staff,
+    Partner,
+}
+
+/// Every page timed, with who reads it.
+const PAGES: [(&str, Reader); 8] = [
+    ("/staff/sign-in", Reader::Anyone),
+    ("/staff/metrics", Reader::Staff),
+    ("/staff/metrics?period=30d", Reader::Staff),
+    ("/staff/metrics?period=365d", Reader::Staff),
+    ("/staff/metrics?period=quarter", Reader::Staff),
+    ("/staff/metrics/approval-by-partner.csv", Reader::Staff),
+    ("/portal/sign-in", Reader::Anyone),
+    ("/portal", Reader::Partner),
+];
+
+/// The brief's bound on a page's answer at a million registrations.
+const TARGET: Duration = Duration::from_millis(100);
+/// Microseconds in an hour and a day, as timestamps are stored.
+const HOUR: i64 = 3_600_000_000;
+const DAY: i64 = 24 * HOUR;
+/// How far back bulk-loaded registrations reach.
+const HISTORY_DAYS: i64 = 3 * 365;
+const BULK_PARTNERS: i64 = 200;
+const BULK_ACCOUNTS: i64 = 10_000;
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let db = args.db.open().await?;
+    let program = Program::default();
+    let now = OffsetDateTime::now_utc();
+    println!("trellis bench pages");
+    println!("  database  {} (WAL, synchronous = FULL)", db.url);
+    let started = Instant::now();
+    let loaded = match args.registrations {
+        None => {
+            crate::demo::load(&db.store, &program).await?;
+            "the demo data".to_owned()
+        }
+        Some(count) => {
+            bulk_load(&db.reference, count, now).await?;
+            format!("{} registrations", thousands(count))
+        }
+    };
+    println!(
+        "  loaded    {loaded} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let cookies = sign_in(&db.store, now).await?;
+    let state = AppState::new(db.store.clone(), program, Clock::system());
+    let server =
+        trellis_server::start(state, "127.0.0.1:0".parse()?, Duration::from_secs(3600)).await?;
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let mut runs = vec![time(&client, &base, "/healthz", None, args.repeats).await?];
+    runs[0].label = "reference: GET /healthz".into();
+    for (path, reader) in PAGES {
+        let cookie = match reader {
+            Reader::Anyone => None,
+            Reader::Staff => Some(cookies.staff.as_str()),
+            Reader::Partner => Some(cookies.partner.as_str()),
+        };
+        runs.push(time(&client, &base, path, cookie, args.repeats).await?);
+    }
+    server.task.abort();
+    print_table(&runs.iter().collect::<Vec<_>>());
+    let slowest = runs[1..]
+        .iter()
+        .max_by_key(|r| r.percentile(50))
+        .context("no pages")?;
+    print_targets(&[Target {
+        goal: "every page's median < 100 ms".into(),
+        measured: format!("{} ms", ms(slowest.percentile(50))),
+        met: slowest.percentile(50) < TARGET,
+    }]);
+    Ok(())
+}
+
+/// Times `repeats` answers to `path` one after another, after a few
+/// untimed ones (connection, caches); each must be a 200.
+async fn time(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    cookie: Option<&str>,
+    repeats: usize,
+) -> anyhow::Result<Run> {
+    let mut latencies = Vec::with_capacity(repeats);
+    for round in 0..repeats + 3 {
+        let mut request = client.get(format!("{base}{path}"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let started = Instant::now();
+        let response = request.send().await?;
+        let status = response.status();
+        response.bytes().await?;
+        if status != reqwest::StatusCode::OK {
+            bail!("GET {path} answered {status}");
+        }
+        if round >= 3 {
+            latencies.push(started.elapsed());
+        }
+    }
+    Ok(Run::sequential(format!("GET {path}"), latencies))
+}
+
+/// The session cookies of a staff user and of a partner's person.
+struct Cookies {
+    staff: String,
+    partner: String,
+}
+
+async fn sign_in(store: &Store, now: OffsetDateTime) -> anyhow::Result<Cookies> {
+    let expires_at = now + time::Duration::hours(12);
+    let email = Email::parse("bench@vendor.example")?;
+    let new = NewStaffUser {
+        email: &email,
+        name: "Bench Staff",
+        role: Role::Manager,
+        password_hash: None,
+    };
+    let staff = store.create_staff_user(&new, now).await?;
+    let staff_secret = trellis_server::tokens::new_secret();
+    let session = NewSession {
+        secret: &staff_secret,
+        expires_at,
+    };
+    store.open_staff_session(staff.id, &session, now).await?;
+    let partner = store.partners(0, 1).await?.pop().context("no partner")?;
+    let email = Email::parse("bench@partner.example")?;
+    let person = store
+        .add_partner_user(
+            PartnerId(partner.id.0),
+            "Bench Person",
+            &email,
+            &Actor::System,
+            now,
+        )
+        .await?;
+    let (link, partner_secret) = (
+        trellis_server::tokens::new_secret(),
+        trellis_server::tokens::new_secret(),
+    );
+    store
+        .create_sign_in_link(&link, person.id, now, expires_at)
+        .await?;
+    let session = NewSession {
+        secret: &partner_secret,
+        expires_at,
+    };
+    store.redeem_sign_in_link(&link, &session, now).await?;
+    Ok(Cookies {
+        staff: format!("trellis_staff={staff_secret}"),
+        partner: format!("trellis_portal={partner_secret}"),
+    })
+}
+
+/// Generates partners, accounts, registrations through their lifecycle
+/// (pending, declined, approved with or without a first meeting, won, lost,
+/// expired) and conflicts inside SQLite with recursive CTEs, so a million
+/// rows load in seconds; then updates the planner's statistics.
+async fn bulk_load(pool: &SqlitePool, count: u64, now: OffsetDateTime) -> anyhow::Result<()> {
+    let now = now.unix_timestamp() * 1_000_000;
+    let numbers =
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)";
+    sqlx::query(&format!(
+        "{numbers} INSERT INTO partners (name, kind, tier, created_at) \
+         SELECT 'Bench Partner ' || i, 'reseller', 'registered', ?2 FROM n"
+    ))
+    .bind(BULK_PARTNERS)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    sqlx::query(&format!(
+        "{numbers} INSERT INTO accounts (name, name_key, name_rkey, source, created_at) \
+         SELECT 'Bench Account ' || i, 'bench account ' || i, i || ' tnuocca hcneb', 'bench', ?2 FROM n"
+    ))
+    .bind(BULK_ACCOUNTS)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO contacts (account_id, name, email, created_at) \
+         SELECT id, 'Pat Bench', 'pat' || id || '@bench.example', created_at FROM accounts",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query(&format!("{numbers} {REGISTRATIONS}"))
+        .bind(count as i64)
+        .bind(now)
+        .bind(HISTORY_DAYS * DAY / count.max(1) as i64)
+        .bind(BULK_PARTNERS)
+        .bind(BULK_ACCOUNTS)
+        .execute(pool)
+        .await?;
+    sqlx::query(&format!(
+        "{numbers} INSERT INTO conflicts (account_id, policy, status, reason, opened_at, resolved_at) \
+         SELECT 1 + i % ?3, 'first_meeting', CASE WHEN i % 5 = 0 THEN 'open' ELSE 'resolved' END, \
+         CASE i % 5 WHEN 0 THEN NULL WHEN 1 THEN 'resolved by staff in favour of R-1: met first' \
+         ELSE 'first meeting logged' END, ?2 - i * ?4, CASE WHEN i % 5 > 0 THEN ?2 - i * ?4 + ?5 END FROM n"
+    ))
+    .bind((count / 200).max(1) as i64)
+    .bind(now)
+    .bind(BULK_ACCOUNTS)
+    .bind(HISTORY_DAYS * DAY / (count / 200).max(1) as i64)
+    .bind(3 * DAY)
+    .execute(pool)
+    .await?;
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
+}
+
+/// One registration per number `i`, newest first: `k` (i mod 20) decides
+/// its fate; a deal closes 30 to 120 days after approval, once that is past.
+const REGISTRATIONS: &str = "INSERT INTO registrations (partner_id, account_id, contact_id, kind, channel, \
+     status, company_name, contact_name, contact_email, segment, region, product, submitted_at, approved_at, \
+     hold_until, meeting_due, first_meeting_at, closed_at, won_amount, won_currency, first_response_at, updated_at) \
+     SELECT 1 + i % ?4, 1 + i % ?5, 1 + i % ?5, 'lead', 'api', \
+     CASE WHEN k = 0 THEN 'submitted' WHEN k < 3 THEN 'declined' \
+          WHEN k < 9 AND closes THEN 'won' WHEN k < 13 AND closes THEN 'lost' \
+          WHEN appr + 90 * 86400000000 > ?2 THEN 'approved' ELSE 'expired' END, \
+     'Bench Company ' || i, 'Pat Bench', 'pat@bench.example', \
+     CASE i % 3 WHEN 0 THEN 'enterprise' WHEN 1 THEN 'mid-market' ELSE 'smb' END, \
+     CASE i % 4 WHEN 0 THEN 'NA' WHEN 1 THEN 'EMEA' WHEN 2 THEN 'APAC' ELSE 'LATAM' END, \
+     CASE i % 5 WHEN 0 THEN 'analytics' WHEN 1 THEN 'security' ELSE 'platform' END, \
+     sub, appr, appr + 90 * 86400000000, appr + 14 * 86400000000, \
+     CASE WHEN k >= 3 AND k % 3 <> 0 THEN appr + (i % 20) * 86400000000 END, \
+     CASE WHEN k >= 3 AND k < 13 AND closes THEN appr + (30 + i % 90) * 86400000000 END, \
+     CASE WHEN k >= 3 AND k < 9 AND closes THEN 1000000 + (i % 997) * 100 END, \
+     CASE WHEN k >= 3 AND k < 9 AND closes THEN CASE i % 2 WHEN 0 THEN 'EUR' ELSE 'USD' END END, \
+     CASE WHEN k = 0 THEN NULL WHEN k < 3 THEN sub + (i % 72) * 3600000000 ELSE appr END, ?2 \
+     FROM (SELECT i, k, sub, appr, appr + 120 * 86400000000 < ?2 AS closes FROM \
+       (SELECT i, k, sub, CASE WHEN k >= 3 THEN sub + (i % 48) * 3600000000 END AS appr FROM \
+         (SELECT i, i % 20 AS k, ?2 - 3600000000 - i * ?3 AS sub FROM n)))";
