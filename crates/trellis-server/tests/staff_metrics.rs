@@ -300,3 +300,26 @@ async fn only_a_staff_session_opens_the_metrics() {
         }
     }
 }
+
+#[tokio::test]
+async fn figures_kept_between_visits_follow_every_change_at_once() {
+    for db in backends() {
+        let app = TestApp::spawn(db).await;
+        let staff = app.staff_visitor(Role::Manager).await;
+        let partner = app.partner("Northwind", "reseller").await;
+        let acme = app.register(partner, "Acme Corp", "acme.com").await;
+        let (_, before) = staff.page("/staff/metrics").await;
+        assert!(!before.contains("100% of 1"), "{db:?}: nothing decided yet");
+        let (_, again) = staff.page("/staff/metrics").await;
+        assert_eq!(
+            before, again,
+            "{db:?}: the same figures while nothing changed"
+        );
+        app.approve(acme).await;
+        let (_, after) = staff.page("/staff/metrics").await;
+        assert!(
+            after.contains("100% of 1"),
+            "{db:?}: the approval counts at once"
+        );
+    }
+}

@@ -112,6 +112,16 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// How far the event log has come: its latest id. Every change is
+    /// recorded with an event, so figures computed at one version are still
+    /// right while it stays the same.
+    pub async fn change_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS version FROM events")
+            .fetch_one(&self.reader)
+            .await?;
+        row.int("version")
+    }
+
     /// Every event of one kind, oldest first (reports and tests).
     pub async fn events_of_kind(&self, kind: &str) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query("SELECT * FROM events WHERE kind = $1 ORDER BY id")

@@ -15,6 +15,7 @@ use trellis_domain::dedupe::Email;
 use trellis_domain::event::Actor;
 use trellis_domain::ids::PartnerId;
 use trellis_domain::program::Program;
+use trellis_domain::tiering::Quarter;
 use trellis_server::clock::Clock;
 use trellis_server::AppState;
 use trellis_store::{NewSession, NewStaffUser, Role, Store};
@@ -40,9 +41,21 @@ enum Reader {
     Partner,
 }
 
-/// Every page timed, with who reads it.
-const PAGES: [(&str, Reader); 8] = [
+/// Every page timed, with who reads it. `{case}` is a registration of the
+/// partner the portal reader speaks for, `{partner}` that partner and
+/// `{review}` the latest review.
+const PAGES: [(&str, Reader); 23] = [
     ("/staff/sign-in", Reader::Anyone),
+    ("/staff/queue", Reader::Staff),
+    ("/staff/registrations/{case}", Reader::Staff),
+    ("/staff/conflicts", Reader::Staff),
+    ("/staff/partners", Reader::Staff),
+    ("/staff/partners?tier=registered", Reader::Staff),
+    ("/staff/partners/{partner}", Reader::Staff),
+    ("/staff/tiers", Reader::Staff),
+    ("/staff/reviews", Reader::Staff),
+    ("/staff/reviews/{review}", Reader::Staff),
+    ("/staff/people", Reader::Staff),
     ("/staff/metrics", Reader::Staff),
     ("/staff/metrics?period=30d", Reader::Staff),
     ("/staff/metrics?period=365d", Reader::Staff),
@@ -50,6 +63,11 @@ const PAGES: [(&str, Reader); 8] = [
     ("/staff/metrics/approval-by-partner.csv", Reader::Staff),
     ("/portal/sign-in", Reader::Anyone),
     ("/portal", Reader::Partner),
+    ("/portal/registrations", Reader::Partner),
+    ("/portal/registrations/{case}", Reader::Partner),
+    ("/portal/registrations/new", Reader::Partner),
+    ("/portal/appeals", Reader::Partner),
+    ("/register", Reader::Anyone),
 ];
 
 /// The brief's bound on a page's answer at a million registrations.
@@ -84,6 +102,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let cookies = sign_in(&db.store, now).await?;
+    let ids = Ids::find(&db.store, &program, now).await?;
     let state = AppState::new(db.store.clone(), program, Clock::system());
     let server =
         trellis_server::start(state, "127.0.0.1:0".parse()?, Duration::from_secs(3600)).await?;
@@ -97,7 +116,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Reader::Staff => Some(cookies.staff.as_str()),
             Reader::Partner => Some(cookies.partner.as_str()),
         };
-        runs.push(time(&client, &base, path, cookie, args.repeats).await?);
+        let path = ids.fill(path);
+        runs.push(time(&client, &base, &path, cookie, args.repeats).await?);
     }
     server.task.abort();
     print_table(&runs.iter().collect::<Vec<_>>());
@@ -142,6 +162,52 @@ async fn time(
     Ok(Run::sequential(format!("GET {path}"), latencies))
 }
 
+/// What the pages with an id in their path are opened for.
+struct Ids {
+    case: String,
+    partner: i64,
+    review: i64,
+}
+
+impl Ids {
+    /// The first partner's latest registration, and the latest review (a
+    /// review of the last quarter is started when there is none).
+    async fn find(store: &Store, program: &Program, now: OffsetDateTime) -> anyhow::Result<Ids> {
+        let partner = store.partners(0, 1).await?.pop().context("no partner")?.id;
+        let filter = trellis_store::RegistrationFilter {
+            partner_id: Some(partner),
+            limit: 1,
+            ..Default::default()
+        };
+        let case = store
+            .registrations(&filter)
+            .await?
+            .pop()
+            .context("no registration")?;
+        let review = match store.review_summaries(i64::MAX, 1).await?.pop() {
+            Some(review) => review.id,
+            None => {
+                let last = Quarter::containing(now.date()).previous();
+                store
+                    .create_review(program, last, &Actor::System, now)
+                    .await?
+                    .id
+            }
+        };
+        Ok(Ids {
+            case: case.case_number().to_string(),
+            partner: partner.0,
+            review,
+        })
+    }
+
+    fn fill(&self, path: &str) -> String {
+        path.replace("{case}", &self.case)
+            .replace("{partner}", &self.partner.to_string())
+            .replace("{review}", &self.review.to_string())
+    }
+}
+
 /// The session cookies of a staff user and of a partner's person.
 struct Cookies {
     staff: String,
@@ -154,7 +220,7 @@ async fn sign_in(store: &Store, now: OffsetDateTime) -> anyhow::Result<Cookies> 
     let new = NewStaffUser {
         email: &email,
         name: "Bench Staff",
-        role: Role::Manager,
+        role: Role::Admin,
         password_hash: None,
     };
     let staff = store.create_staff_user(&new, now).await?;

@@ -11,8 +11,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use trellis_store::StoreError;
 
 #[derive(Deserialize)]
@@ -42,11 +45,12 @@ struct MetricsPage {
     period: Period,
     periods: [Period; 4],
     problem: Option<String>,
-    reports: Vec<Report>,
+    reports: Arc<Vec<Report>>,
 }
 
 pub async fn page(
     State(state): State<AppState>,
+    Extension(computed): Extension<Arc<Computed>>,
     signed_in: StaffSignedIn,
     jar: CookieJar,
     Query(choice): Query<Choice>,
@@ -55,7 +59,7 @@ pub async fn page(
         Ok(chosen) => (chosen, None),
         Err(problem) => (Period::DEFAULT, Some(problem)),
     };
-    let reports = match reports(&state, chosen).await {
+    let reports = match reports(&state, &computed, chosen).await {
         Ok(reports) => reports,
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     };
@@ -74,11 +78,55 @@ pub async fn page(
     (jar, render(status, &page, None)).into_response()
 }
 
-async fn reports(state: &AppState, period: Period) -> Result<Vec<Report>, StoreError> {
+/// Figures already computed, per period, with what they were computed at:
+/// the event log's version (every change appends an event) and the minute
+/// (holds run out with time). While both stand the figures are exactly what
+/// computing them again would give, so a page opened again, or by a
+/// colleague, is answered from memory. Each process keeps its own.
+#[derive(Default)]
+pub struct Computed(Mutex<HashMap<Period, (Stamp, Arc<Vec<Report>>)>>);
+
+/// What figures were computed at: the event log's version and the minute.
+type Stamp = (i64, i64);
+
+pub fn computed() -> Arc<Computed> {
+    Arc::new(Computed::default())
+}
+
+/// Every metric over `period`: the kept figures when nothing changed
+/// since, else computed afresh, the metrics side by side.
+async fn reports(
+    state: &AppState,
+    computed: &Computed,
+    period: Period,
+) -> Result<Arc<Vec<Report>>, StoreError> {
     let now = state.clock.now();
-    let mut reports = Vec::with_capacity(Metric::ALL.len());
-    for metric in Metric::ALL {
-        reports.push(metric.report(state, period, now).await?);
+    let stamp = (
+        state.store.change_version().await?,
+        now.unix_timestamp() / 60,
+    );
+    let kept = computed
+        .0
+        .lock()
+        .ok()
+        .and_then(|kept| kept.get(&period).cloned());
+    if let Some((_, reports)) = kept.filter(|(at, _)| *at == stamp) {
+        return Ok(reports);
+    }
+    let mut running = tokio::task::JoinSet::new();
+    for (at, metric) in Metric::ALL.into_iter().enumerate() {
+        let state = state.clone();
+        running.spawn(async move { (at, metric.report(&state, period, now).await) });
+    }
+    let mut reports: Vec<Option<Report>> = Metric::ALL.iter().map(|_| None).collect();
+    while let Some(done) = running.join_next().await {
+        let (at, report) =
+            done.map_err(|e| StoreError::Corrupt(format!("a metric failed: {e}")))?;
+        reports[at] = Some(report?);
+    }
+    let reports = Arc::new(reports.into_iter().flatten().collect::<Vec<_>>());
+    if let Ok(mut kept) = computed.0.lock() {
+        kept.insert(period, (stamp, reports.clone()));
     }
     Ok(reports)
 }

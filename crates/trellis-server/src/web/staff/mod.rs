@@ -65,4 +65,5 @@ pub fn router() -> Router<AppState> {
         .route("/staff/metrics", get(metrics::page))
         .route("/staff/metrics/{file}", get(metrics::csv))
         .layer(Extension(sign_in::Limiters::new()))
+        .layer(Extension(metrics::computed()))
 }

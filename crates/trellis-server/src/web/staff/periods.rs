@@ -6,7 +6,7 @@
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 use trellis_store::Span;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     Last30,
     Last90,
