@@ -8,11 +8,12 @@
 //! same statements, filtered to one partner, serve a scorecard, so the two
 //! can never disagree.
 
+use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::rows::{micros, RowExt};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AnyPool};
+use sqlx::{Any, AnyConnection};
 use std::collections::{BTreeMap, HashMap};
 use time::{Date, OffsetDateTime};
 use trellis_domain::ids::PartnerId;
@@ -94,7 +95,7 @@ pub(crate) async fn one(
     let mut folds = sums(conn, window, only).await?;
     merge_items(&mut folds, items(conn, program, window, only).await?);
     add_latest(conn, program, window, only, &mut folds).await?;
-    let open = open_registrations(conn, only).await?;
+    let open = open_registrations(conn, only, "").await?;
     let measured = Measured { folds, open };
     let mut observed = measured.observed(program, partner, kind);
     attach_evidence(conn, program, partner, window, &mut observed).await?;
@@ -104,11 +105,13 @@ pub(crate) async fn one(
 /// What every partner measured (a review). The window sums, the active
 /// items and the hygiene each take a full pass, so they run at once, each
 /// on a reader of its own.
-pub(crate) async fn all(pool: &AnyPool, program: &Program, window: &Window) -> Result<Measured> {
+pub(crate) async fn all(store: &Store, program: &Program, window: &Window) -> Result<Measured> {
+    let pool = &store.reader;
+    let index = store.open_tidy_index();
     let (mut folds, active, open) = tokio::try_join!(
         async { sums(&mut *pool.acquire().await?, window, None).await },
         async { items(&mut *pool.acquire().await?, program, window, None).await },
-        async { open_registrations(&mut *pool.acquire().await?, None).await },
+        async { open_registrations(&mut *pool.acquire().await?, None, index).await },
     )?;
     merge_items(&mut folds, active);
     add_latest(
@@ -352,15 +355,17 @@ fn latest_metrics(program: &Program) -> Vec<&str> {
 /// a customer contact and record a next step. A partner with no open
 /// registration has nothing untidy, so it has no entry (read as 1). The
 /// tidy test is written exactly as the index `registrations_open_tidy`
-/// holds it (migration 0014), so the count reads the index alone.
+/// holds it (migration 0014), so the count reads the index alone; `index`
+/// names it where the planner needs telling.
 async fn open_registrations(
     conn: &mut AnyConnection,
     partner: Option<PartnerId>,
+    index: &str,
 ) -> Result<HashMap<PartnerId, Open>> {
     let sql = format!(
         "SELECT partner_id, COUNT(*) AS open, \
          SUM(CAST((deal_next_step IS NOT NULL AND contact_name <> '') AS INTEGER)) AS tidy \
-         FROM registrations WHERE {} status IN ('submitted', 'more_info', 'approved') \
+         FROM registrations{index} WHERE {} status IN ('submitted', 'more_info', 'approved') \
          GROUP BY partner_id",
         only(partner, 1)
     );

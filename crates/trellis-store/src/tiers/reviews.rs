@@ -69,7 +69,7 @@ impl Store {
         let window = Window::ending_with(program.review.window, quarter);
         let (standings, measured) = tokio::try_join!(
             async { all_standings(&mut *self.reader.acquire().await?).await },
-            observe::all(&self.reader, program, &window),
+            observe::all(self, program, &window),
         )?;
         let last_day = quarter.end().previous_day().unwrap_or(quarter.end());
         let next_review = quarter.next().end();

@@ -54,7 +54,7 @@ impl Store {
         let window = Window::current(program.review.window, now);
         let (standings, measured) = tokio::try_join!(
             async { all_standings(&mut *self.reader.acquire().await?).await },
-            observe::all(&self.reader, program, &window),
+            observe::all(self, program, &window),
         )?;
         Ok(standings
             .into_iter()

@@ -38,13 +38,16 @@ pub struct Args {
 enum Reader {
     Anyone,
     Staff,
+    /// Staff, each time just after something changed (an event appended),
+    /// so nothing computed before may be reused.
+    StaffAfterChange,
     Partner,
 }
 
 /// Every page timed, with who reads it. `{case}` is a registration of the
 /// partner the portal reader speaks for, `{partner}` that partner and
 /// `{review}` the latest review.
-const PAGES: [(&str, Reader); 23] = [
+const PAGES: [(&str, Reader); 25] = [
     ("/staff/sign-in", Reader::Anyone),
     ("/staff/queue", Reader::Staff),
     ("/staff/registrations/{case}", Reader::Staff),
@@ -57,9 +60,11 @@ const PAGES: [(&str, Reader); 23] = [
     ("/staff/reviews/{review}", Reader::Staff),
     ("/staff/people", Reader::Staff),
     ("/staff/metrics", Reader::Staff),
+    ("/staff/metrics", Reader::StaffAfterChange),
     ("/staff/metrics?period=30d", Reader::Staff),
     ("/staff/metrics?period=365d", Reader::Staff),
     ("/staff/metrics?period=quarter", Reader::Staff),
+    ("/staff/metrics?period=365d", Reader::StaffAfterChange),
     ("/staff/metrics/approval-by-partner.csv", Reader::Staff),
     ("/portal/sign-in", Reader::Anyone),
     ("/portal", Reader::Partner),
@@ -70,8 +75,10 @@ const PAGES: [(&str, Reader); 23] = [
     ("/register", Reader::Anyone),
 ];
 
-/// The brief's bound on a page's answer at a million registrations.
+/// The bound on a page's answer at a million registrations.
 const TARGET: Duration = Duration::from_millis(100);
+/// The bound on a page's answer on the demo data.
+const DEMO_TARGET: Duration = Duration::from_millis(50);
 /// Microseconds in an hour and a day, as timestamps are stored.
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
@@ -108,44 +115,82 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         trellis_server::start(state, "127.0.0.1:0".parse()?, Duration::from_secs(3600)).await?;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
-    let mut runs = vec![time(&client, &base, "/healthz", None, args.repeats).await?];
+    let health = Page {
+        path: "/healthz",
+        cookie: None,
+        change: None,
+    };
+    let mut runs = vec![time(&client, &base, &health, args.repeats).await?];
     runs[0].label = "reference: GET /healthz".into();
     for (path, reader) in PAGES {
         let cookie = match reader {
             Reader::Anyone => None,
-            Reader::Staff => Some(cookies.staff.as_str()),
+            Reader::Staff | Reader::StaffAfterChange => Some(cookies.staff.as_str()),
             Reader::Partner => Some(cookies.partner.as_str()),
         };
-        let path = ids.fill(path);
-        runs.push(time(&client, &base, &path, cookie, args.repeats).await?);
+        let change = matches!(reader, Reader::StaffAfterChange).then_some(&db.reference);
+        let page = Page {
+            path: &ids.fill(path),
+            cookie,
+            change,
+        };
+        runs.push(time(&client, &base, &page, args.repeats).await?);
     }
     server.task.abort();
     print_table(&runs.iter().collect::<Vec<_>>());
-    let slowest = runs[1..]
+    let bound = match args.registrations {
+        None => DEMO_TARGET,
+        Some(_) => TARGET,
+    };
+    let (after_change, read): (Vec<&Run>, Vec<&Run>) = runs[1..]
         .iter()
-        .max_by_key(|r| r.percentile(50))
-        .context("no pages")?;
-    print_targets(&[Target {
-        goal: "every page's median < 100 ms".into(),
-        measured: format!("{} ms", ms(slowest.percentile(50))),
-        met: slowest.percentile(50) < TARGET,
-    }]);
+        .partition(|r| r.label.ends_with("after a change"));
+    print_targets(&[
+        slowest("every page's p99", &read, bound)?,
+        slowest("metrics just after a change, p99", &after_change, bound)?,
+    ]);
     Ok(())
 }
 
-/// Times `repeats` answers to `path` one after another, after a few
+/// The slowest of `runs` at the 99th percentile, against `bound`.
+fn slowest(what: &str, runs: &[&Run], bound: Duration) -> anyhow::Result<Target> {
+    let worst = runs
+        .iter()
+        .max_by_key(|r| r.percentile(99))
+        .context("no pages")?;
+    Ok(Target {
+        goal: format!("{what} < {} ms", bound.as_millis()),
+        measured: format!("{} ms ({})", ms(worst.percentile(99)), worst.label),
+        met: worst.percentile(99) < bound,
+    })
+}
+
+/// One page as the bench opens it.
+struct Page<'a> {
+    path: &'a str,
+    cookie: Option<&'a str>,
+    /// Where to append an event before each answer, when timing the page
+    /// just after a change.
+    change: Option<&'a SqlitePool>,
+}
+
+/// Times `repeats` answers to the page one after another, after a few
 /// untimed ones (connection, caches); each must be a 200.
 async fn time(
     client: &reqwest::Client,
     base: &str,
-    path: &str,
-    cookie: Option<&str>,
+    page: &Page<'_>,
     repeats: usize,
 ) -> anyhow::Result<Run> {
     let mut latencies = Vec::with_capacity(repeats);
     for round in 0..repeats + 3 {
-        let mut request = client.get(format!("{base}{path}"));
-        if let Some(cookie) = cookie {
+        if let Some(pool) = page.change {
+            sqlx::query("INSERT INTO events (at, actor, kind, why, data) VALUES (0, 'system', 'bench', 'a change', '{}')")
+                .execute(pool)
+                .await?;
+        }
+        let mut request = client.get(format!("{base}{}", page.path));
+        if let Some(cookie) = page.cookie {
             request = request.header(COOKIE, cookie);
         }
         let started = Instant::now();
@@ -153,13 +198,17 @@ async fn time(
         let status = response.status();
         response.bytes().await?;
         if status != reqwest::StatusCode::OK {
-            bail!("GET {path} answered {status}");
+            bail!("GET {} answered {status}", page.path);
         }
         if round >= 3 {
             latencies.push(started.elapsed());
         }
     }
-    Ok(Run::sequential(format!("GET {path}"), latencies))
+    let label = match page.change {
+        Some(_) => format!("GET {} after a change", page.path),
+        None => format!("GET {}", page.path),
+    };
+    Ok(Run::sequential(label, latencies))
 }
 
 /// What the pages with an id in their path are opened for.
