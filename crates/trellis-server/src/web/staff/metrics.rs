@@ -84,10 +84,13 @@ pub async fn page(
 /// computing them again would give, so a page opened again, or by a
 /// colleague, is answered from memory. Each process keeps its own.
 #[derive(Default)]
-pub struct Computed(Mutex<HashMap<Period, (Stamp, Arc<Vec<Report>>)>>);
+pub struct Computed(Mutex<HashMap<Period, (Stamp, Reports)>>);
 
 /// What figures were computed at: the event log's version and the minute.
 type Stamp = (i64, i64);
+
+/// Every metric's figures for one period, shared by the pages showing them.
+type Reports = Arc<Vec<Report>>;
 
 pub fn computed() -> Arc<Computed> {
     Arc::new(Computed::default())
