@@ -1,10 +1,11 @@
 //! The partner portal driven over HTTP as a browser would: a sign-in link
 //! read from the outbox, the session cookie, the hidden CSRF field.
 
-use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use reqwest::{redirect, Response, StatusCode};
 use serde_json::{json, Value};
 use trellis_domain::program::Program;
+use trellis_testkit::web::set_cookie;
 use trellis_testkit::{backends, event_kinds, Db, TestApp, ADMIN_TOKEN};
 
 const NORA: &str = "nora@northwind.com";
@@ -31,7 +32,7 @@ impl Browser {
             .await
             .expect("get");
         assert_eq!(page.status(), StatusCode::OK);
-        let csrf_cookie = cookie(&page, "trellis_csrf").expect("a CSRF cookie");
+        let csrf_cookie = set_cookie(&page, "trellis_csrf").expect("a CSRF cookie");
         let pair = csrf_cookie.split(';').next().expect("pair").to_owned();
         let csrf = pair.split('=').nth(1).expect("value").to_owned();
         let html = page.text().await.expect("html");
@@ -116,22 +117,11 @@ impl Browser {
     /// Follows a sign-in link; keeps the session cookie it sets.
     async fn follow(&mut self, app: &TestApp, link: &str) -> Response {
         let response = self.get(app, link).await;
-        if let Some(set) = cookie(&response, "trellis_portal") {
+        if let Some(set) = set_cookie(&response, "trellis_portal") {
             self.session = Some(set.split(';').next().expect("pair").to_owned());
         }
         response
     }
-}
-
-/// The `Set-Cookie` header that sets `name`, whole.
-fn cookie(response: &Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
 }
 
 fn location(response: &Response) -> &str {
@@ -177,7 +167,7 @@ async fn a_mailed_link_signs_in_once_with_a_guarded_cookie() {
         let first = browser.follow(&app, &link).await;
         assert_eq!(first.status(), StatusCode::SEE_OTHER, "{db:?}");
         assert_eq!(location(&first), "/portal");
-        let set = cookie(&first, "trellis_portal").expect("a session cookie");
+        let set = set_cookie(&first, "trellis_portal").expect("a session cookie");
         for attribute in [
             "HttpOnly",
             "SameSite=Lax",
@@ -193,7 +183,7 @@ async fn a_mailed_link_signs_in_once_with_a_guarded_cookie() {
 
         let again = Browser::open(&app).await.follow(&app, &link).await;
         assert_eq!(again.status(), StatusCode::GONE, "{db:?}: single use");
-        assert!(cookie(&again, "trellis_portal").is_none(), "{db:?}");
+        assert!(set_cookie(&again, "trellis_portal").is_none(), "{db:?}");
         assert!(again
             .text()
             .await
@@ -248,7 +238,7 @@ async fn behind_https_the_session_cookie_is_secure() {
         "{mail}"
     );
     let response = browser.follow(&app, &link).await;
-    let set = cookie(&response, "trellis_portal").expect("a session cookie");
+    let set = set_cookie(&response, "trellis_portal").expect("a session cookie");
     assert!(set.contains("Secure"), "{set}");
 }
 
@@ -338,7 +328,7 @@ async fn signing_out_ends_the_session_and_posts_without_the_csrf_token_change_no
             .await;
         assert_eq!(out.status(), StatusCode::SEE_OTHER, "{db:?}");
         assert_eq!(location(&out), "/portal/sign-in");
-        let cleared = cookie(&out, "trellis_portal").expect("the cookie is cleared");
+        let cleared = set_cookie(&out, "trellis_portal").expect("the cookie is cleared");
         assert!(cleared.starts_with("trellis_portal=;"), "{db:?}: {cleared}");
         let after = browser.get(&app, "/portal").await;
         assert_eq!(

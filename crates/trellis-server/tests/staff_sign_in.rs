@@ -2,25 +2,14 @@
 //! from an unknown address), by mailed single-use link, returning to the
 //! page asked for, and signing out; a partner's session opens nothing here.
 
-use reqwest::header::SET_COOKIE;
 use reqwest::{Response, StatusCode};
 use trellis_store::Role;
-use trellis_testkit::web::{location, Visitor, STAFF_PASSWORD};
+use trellis_testkit::web::{location, set_cookie, Visitor, STAFF_PASSWORD};
 use trellis_testkit::{backends, TestApp};
 
 const SAM: &str = "sam@vendor.example";
 /// A page only a signed-in staff user opens.
 const PAGE: &str = "/staff/queue";
-
-fn set_cookie(response: &Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
 
 async fn sign_in(visitor: &Visitor, email: &str, password: &str) -> Response {
     visitor.page("/staff/sign-in").await;

@@ -13,38 +13,7 @@ use trellis_testkit::{backends, problem_fields, TestApp, ADMIN_TOKEN as ADMIN};
 /// Two criteria, so each rule is easy to follow: revenue (outcome) and
 /// certified people (capability, needs evidence); ISVs count joint
 /// customers instead of revenue.
-const PROGRAM: &str = r#"
-[[criteria]]
-id = "revenue"
-label = "Partner revenue"
-bucket = "outcome"
-metric = "revenue"
-aggregate = "sum"
-thresholds = { select = 100000, elite = 500000 }
-kinds = ["reseller", "service", "referral"]
-
-[[criteria]]
-id = "joint_customers"
-label = "Joint customers"
-bucket = "outcome"
-metric = "joint_customers"
-aggregate = "count_distinct_active"
-thresholds = { select = 2, elite = 5 }
-kinds = ["isv"]
-requires_evidence = false
-
-[[criteria]]
-id = "certified"
-label = "Certified people"
-bucket = "capability"
-metric = "certification"
-aggregate = "count_distinct_active"
-thresholds = { select = 2, elite = 4 }
-
-[review]
-nudge_threshold = 0.7
-grace_margin = 0.1
-"#;
+const PROGRAM: &str = include_str!("fixtures/tier_program.toml");
 
 async fn app(db: trellis_testkit::Db) -> TestApp {
     let program = Program::parse(PROGRAM).expect("test program").program;

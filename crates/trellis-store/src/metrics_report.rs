@@ -11,6 +11,9 @@ use crate::conflicts::BY_STAFF;
 use crate::db::Store;
 use crate::error::Result;
 use crate::rows::{micros, RowExt as _};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
 use time::{Duration, OffsetDateTime};
 
 /// Microseconds in a day and in an hour, as stored timestamps count them.
@@ -149,9 +152,7 @@ impl Store {
              SUM(CASE WHEN first_meeting_at IS NULL AND approved_at + $3 > $4 THEN 1 ELSE 0 END) AS waiting \
              FROM registrations WHERE approved_at >= $1 AND approved_at < $2 GROUP BY d ORDER BY d"
         );
-        let rows = sqlx::query(&sql)
-            .bind(micros(span.from))
-            .bind(micros(span.to))
+        let rows = over(&sql, span)
             .bind(micros(OffsetDateTime::UNIX_EPOCH + sla))
             .bind(micros(now))
             .fetch_all(&self.reader)
@@ -190,12 +191,7 @@ impl Store {
                  ORDER BY submitted DESC, COALESCE(segment, '') LIMIT $3"
             ),
         };
-        let rows = sqlx::query(&sql)
-            .bind(micros(span.from))
-            .bind(micros(span.to))
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = over(&sql, span).bind(limit).fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| {
                 Ok(Approvals {
@@ -218,9 +214,7 @@ impl Store {
              SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_now \
              FROM conflicts WHERE opened_at >= $1 AND opened_at < $2 GROUP BY d ORDER BY d"
         );
-        let rows = sqlx::query(&sql)
-            .bind(micros(span.from))
-            .bind(micros(span.to))
+        let rows = over(&sql, span)
             .bind(format!("{BY_STAFF}%"))
             .fetch_all(&self.reader)
             .await?;
@@ -245,11 +239,7 @@ impl Store {
              FROM registrations WHERE closed_at >= $1 AND closed_at < $2 \
              AND approved_at IS NOT NULL AND status IN ('won', 'lost') GROUP BY d ORDER BY d"
         );
-        let rows = sqlx::query(&sql)
-            .bind(micros(span.from))
-            .bind(micros(span.to))
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = over(&sql, span).fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| {
                 Ok(OutcomeDay {
@@ -264,16 +254,11 @@ impl Store {
     /// Approved registrations won in `span`: how many and how much, by
     /// currency.
     pub async fn won_volume(&self, span: Span) -> Result<Vec<WonVolume>> {
-        let rows = sqlx::query(
-            "SELECT won_currency, COUNT(*) AS won, CAST(SUM(won_amount) AS BIGINT) AS minor \
+        let sql = "SELECT won_currency, COUNT(*) AS won, CAST(SUM(won_amount) AS BIGINT) AS minor \
              FROM registrations WHERE closed_at >= $1 AND closed_at < $2 \
              AND approved_at IS NOT NULL AND status = 'won' \
-             GROUP BY won_currency ORDER BY COALESCE(won_currency, '')",
-        )
-        .bind(micros(span.from))
-        .bind(micros(span.to))
-        .fetch_all(&self.reader)
-        .await?;
+             GROUP BY won_currency ORDER BY COALESCE(won_currency, '')";
+        let rows = over(sql, span).fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| {
                 Ok(WonVolume {
@@ -297,11 +282,7 @@ impl Store {
             "SELECT ({until} - submitted_at) / {HOUR} AS h, COUNT(*) AS n FROM registrations \
              WHERE submitted_at >= $1 AND submitted_at < $2 AND {until} IS NOT NULL GROUP BY h ORDER BY h"
         );
-        let rows = sqlx::query(&sql)
-            .bind(micros(span.from))
-            .bind(micros(span.to))
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = over(&sql, span).fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| {
                 Ok(HourCount {
@@ -344,6 +325,13 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// `sql` with the period bound as `$1` and `$2`, as every figure starts.
+fn over(sql: &str, span: Span) -> Query<'_, Any, AnyArguments<'_>> {
+    sqlx::query(sql)
+        .bind(micros(span.from))
+        .bind(micros(span.to))
 }
 
 #[cfg(test)]

@@ -78,6 +78,17 @@ impl Visitor {
     }
 }
 
+/// The `Set-Cookie` header that sets `name`, whole.
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
 /// Where a redirect leads.
 pub fn location(response: &Response) -> &str {
     response.headers()[LOCATION].to_str().expect("location")
