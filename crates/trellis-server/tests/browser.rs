@@ -88,14 +88,23 @@ async fn a_partner_signs_in_by_mailed_link_sees_its_standing_and_signs_out() {
     browser.close().await;
 }
 
+/// The whole journey: a partner registers a lead in the portal and sees it
+/// pending; staff approve it from the queue; the partner sees the hold
+/// counting down and its tier progress; a second partner's claim on the same
+/// company shows on the staff conflict panel.
 #[tokio::test]
-async fn a_partner_registers_a_lead_in_the_portal_and_sees_it_pending() {
+async fn a_lead_goes_from_the_portal_through_the_queue_to_a_conflict_panel() {
     let Some(browser) = Browser::open("portal_registration").await else {
         return;
     };
     let app = TestApp::spawn(Db::Sqlite).await;
     let partner = app.partner("Northwind", "reseller").await;
     app.partner_user(partner, "Nora", NORA).await;
+    let revenue = json!({"metric": "revenue", "value": 50000, "occurred_at": "2025-06-01T00:00:00Z",
+                         "source_id": "invoice-1"});
+    let metrics = format!("/api/v1/partners/{partner}/metrics");
+    let (status, body) = app.post(&metrics, ADMIN_TOKEN, revenue).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 
     browser.visit(&format!("{}/portal/sign-in", app.base)).await;
     browser.fill("Your work email", NORA).await;
@@ -143,6 +152,60 @@ async fn a_partner_registers_a_lead_in_the_portal_and_sees_it_pending() {
     browser.phone_screenshot("3-list").await;
     let (_, registration) = app.get("/api/v1/registrations/1", ADMIN_TOKEN).await;
     assert_eq!(registration["status"], "submitted", "{registration}");
+
+    // The partner team approves it from the queue, in the same browser.
+    app.staff_user("Sam Staff", "sam@vendor.example", Role::Manager)
+        .await;
+    browser.visit(&format!("{}/staff/queue", app.base)).await;
+    browser.fill("Work email", "sam@vendor.example").await;
+    browser.fill("Password", STAFF_PASSWORD).await;
+    browser.click("Sign in").await;
+    assert_eq!(browser.path().await, "/staff/queue");
+    let row = browser.text_of("tr[id='REG-000001']").await;
+    assert!(
+        row.contains("Initech") && row.contains("Northwind"),
+        "{row}"
+    );
+    browser.click("Approve").await;
+    assert_eq!(browser.text_of("p.done").await, "REG-000001 approved.");
+
+    // The partner sees the hold counting down, and its tier progress.
+    app.advance(time::Duration::days(10));
+    browser.visit(&format!("{}/portal", app.base)).await;
+    let registrations = browser
+        .text_of("section[aria-labelledby=registrations-heading]")
+        .await;
+    assert!(registrations.contains("80 days left"), "{registrations}");
+    let label = browser.text_of("label[for=tier-progress]").await;
+    assert!(label.contains("of the way to Select"), "{label}");
+    browser.screenshot("4-home-approved").await;
+    browser
+        .visit(&format!("{}/portal/registrations/REG-000001", app.base))
+        .await;
+    assert_eq!(browser.text_of("#status").await, "Approved");
+    browser.screenshot("5-detail-approved").await;
+
+    // A second partner claims the same company: staff see it on the panel.
+    let globex = app.partner("Globex Partners", "reseller").await;
+    let second = app.register(globex, "Initech Inc", "initech.com").await;
+    browser
+        .visit(&format!("{}/staff/registrations/REG-{second:06}", app.base))
+        .await;
+    // Ten days on, the 12-hour staff session has lapsed: signing in again
+    // returns to the page asked for.
+    assert_eq!(browser.path().await, "/staff/sign-in");
+    browser.fill("Work email", "sam@vendor.example").await;
+    browser.fill("Password", STAFF_PASSWORD).await;
+    browser.click("Sign in").await;
+    assert_eq!(
+        browser.path().await,
+        format!("/staff/registrations/REG-{second:06}")
+    );
+    let panel = browser.text_of("section.conflict-panel").await;
+    for expected in ["Northwind", "Globex Partners", "REG-000001"] {
+        assert!(panel.contains(expected), "{expected} in {panel}");
+    }
+    browser.screenshot("6-staff-conflict-panel").await;
     browser.close().await;
 }
 

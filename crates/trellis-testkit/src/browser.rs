@@ -127,7 +127,7 @@ impl Browser {
         for _ in 0..200 {
             match page.tag_name().await {
                 Ok(_) => tokio::time::sleep(Duration::from_millis(25)).await,
-                Err(e) if e.is_stale_element_reference() || e.is_no_such_element() => return,
+                Err(e) if gone(&e) => return,
                 Err(e) => panic!("after clicking {text}: {e}"),
             }
         }
@@ -231,6 +231,15 @@ impl Browser {
             Err(_) => "an unknown page".to_owned(),
         }
     }
+}
+
+/// Whether an element's error says its page is gone. Chromium says so as a
+/// stale reference, or, while the next page is still being attached, as an
+/// inspector error about a node no longer in the document.
+fn gone(e: &fantoccini::error::CmdError) -> bool {
+    e.is_stale_element_reference()
+        || e.is_no_such_element()
+        || e.to_string().contains("does not belong to the document")
 }
 
 /// `text` as an XPath string literal; the pages' labels carry no quotes of
