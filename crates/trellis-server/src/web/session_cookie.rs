@@ -6,7 +6,7 @@
 use crate::web::{csrf, reload};
 use crate::AppState;
 use axum::http::request::Parts;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
@@ -49,6 +49,29 @@ impl SessionCookie {
     /// Tells the browser to forget the session cookie.
     pub fn forget(&self, jar: CookieJar) -> CookieJar {
         jar.remove(Cookie::build(self.name).path(self.path))
+    }
+
+    /// The answer to following a sign-in link: with the link spent and a
+    /// session opened (`redeemed` true), the cookie for its `secret` and the
+    /// page `to`; else a page saying to ask for a new link.
+    pub fn opened(
+        &self,
+        state: &AppState,
+        jar: CookieJar,
+        redeemed: Result<bool, StoreError>,
+        (secret, to): (String, &str),
+    ) -> Response {
+        match redeemed {
+            Ok(true) => {
+                let jar = self.start(jar, secret, crate::web::secure(state));
+                (jar, Redirect::to(to)).into_response()
+            }
+            Ok(false) => {
+                let text = format!("This sign-in link was already used, has expired or is unknown. Ask for a new one at {}.", self.sign_in);
+                crate::web::message(state, StatusCode::GONE, "Ask for a new link", &text)
+            }
+            Err(e) => crate::problem::ApiError::from(e).into_response(),
+        }
     }
 
     /// Sends a request without a session to sign in, carrying the page it

@@ -13,7 +13,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
@@ -150,14 +150,10 @@ pub async fn follow(
         secret: &secret,
         expires_at: now + session::COOKIE.lifetime,
     };
-    match state.store.redeem_sign_in_link(&token, &session, now).await {
-        Ok(Some(_)) => {
-            let jar = session::COOKIE.start(jar, secret, secure(&state));
-            (jar, Redirect::to(next.safe().unwrap_or("/portal"))).into_response()
-        }
-        Ok(None) => message(&state, StatusCode::GONE, "Ask for a new link", "This sign-in link was already used, has expired or is unknown. Ask for a new one at /portal/sign-in."),
-        Err(e) => crate::problem::ApiError::from(e).into_response(),
-    }
+    let redeemed = state.store.redeem_sign_in_link(&token, &session, now).await;
+    let to = next.safe().unwrap_or("/portal");
+    let cookie = &session::COOKIE;
+    cookie.opened(&state, jar, redeemed.map(|u| u.is_some()), (secret, to))
 }
 
 /// `POST /portal/sign-out`: ends the session in the store, so a copied

@@ -235,14 +235,12 @@ pub async fn follow(
         secret: &secret,
         expires_at: now + COOKIE.lifetime,
     };
-    match state.store.redeem_staff_sign_in_link(&token, &session, now).await {
-        Ok(Some(_)) => {
-            let jar = COOKIE.start(jar, secret, secure(&state));
-            (jar, Redirect::to(safe_next(&q.next))).into_response()
-        }
-        Ok(None) => message(&state, StatusCode::GONE, "Ask for a new link", "This sign-in link was already used, has expired or is unknown. Ask for a new one at /staff/sign-in."),
-        Err(e) => crate::problem::ApiError::from(e).into_response(),
-    }
+    let redeemed = state
+        .store
+        .redeem_staff_sign_in_link(&token, &session, now)
+        .await;
+    let to = safe_next(&q.next);
+    COOKIE.opened(&state, jar, redeemed.map(|u| u.is_some()), (secret, to))
 }
 
 /// `POST /staff/sign-out`: ends the session in the store.
