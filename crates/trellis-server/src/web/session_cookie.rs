@@ -12,7 +12,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use std::future::Future;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use trellis_store::StoreError;
 
 /// One audience's session cookie.
@@ -27,6 +27,12 @@ pub struct SessionCookie {
 }
 
 impl SessionCookie {
+    /// A new session for this audience starting `now`: a fresh secret, and
+    /// when it ends.
+    pub fn new_session(&self, now: OffsetDateTime) -> (String, OffsetDateTime) {
+        (crate::tokens::new_secret(), now + self.lifetime)
+    }
+
     /// Sets the cookie that carries a new session's `secret`.
     pub fn start(&self, jar: CookieJar, secret: String, secure: bool) -> CookieJar {
         let cookie = Cookie::build((self.name, secret))

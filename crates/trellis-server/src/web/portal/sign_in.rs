@@ -145,10 +145,10 @@ pub async fn follow(
     jar: CookieJar,
 ) -> Response {
     let now = state.clock.now();
-    let secret = crate::tokens::new_secret();
+    let (secret, expires_at) = session::COOKIE.new_session(now);
     let session = NewSession {
         secret: &secret,
-        expires_at: now + session::COOKIE.lifetime,
+        expires_at,
     };
     let redeemed = state.store.redeem_sign_in_link(&token, &session, now).await;
     let to = next.safe().unwrap_or("/portal");

@@ -62,7 +62,7 @@ pub struct Frame {
     pub program: String,
     pub csrf: String,
     pub user: String,
-    pub role: &'static str,
+    pub role: Role,
     pub section: Section,
 }
 
@@ -80,7 +80,7 @@ impl Frame {
             program: state.program.name.clone(),
             csrf,
             user: signed_in.user.name.clone(),
-            role: signed_in.user.role.as_str(),
+            role: signed_in.user.role,
             section,
         };
         (jar, frame)
@@ -89,7 +89,7 @@ impl Frame {
     /// The sections this person may open, each with whether it is this
     /// page's.
     pub fn nav(&self) -> impl Iterator<Item = (Section, bool)> + '_ {
-        let admin = self.role == Role::Admin.as_str();
+        let admin = self.role == Role::Admin;
         Section::ALL
             .into_iter()
             .filter(move |s| admin || *s != Section::People)

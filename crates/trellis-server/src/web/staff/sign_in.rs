@@ -151,11 +151,11 @@ pub async fn password(
             "That email and password do not match. Check both, or ask for a sign-in link instead.",
         );
     };
-    let secret = crate::tokens::new_secret();
     let now = state.clock.now();
+    let (secret, expires_at) = COOKIE.new_session(now);
     let session = NewSession {
         secret: &secret,
-        expires_at: now + COOKIE.lifetime,
+        expires_at,
     };
     if let Err(e) = state.store.open_staff_session(user.id, &session, now).await {
         return crate::problem::ApiError::from(e).into_response();
@@ -230,10 +230,10 @@ pub async fn follow(
     jar: CookieJar,
 ) -> Response {
     let now = state.clock.now();
-    let secret = crate::tokens::new_secret();
+    let (secret, expires_at) = COOKIE.new_session(now);
     let session = NewSession {
         secret: &secret,
-        expires_at: now + COOKIE.lifetime,
+        expires_at,
     };
     let redeemed = state
         .store
