@@ -5,14 +5,16 @@
 use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::records::AccountRecord;
-use crate::rows::{micros, placeholders, RowExt};
+use crate::rows::{
+    micros, placeholders, placeholders_from, rows_per_statement, value_rows, RowExt,
+};
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
 use std::collections::HashMap;
 use time::OffsetDateTime;
-use trellis_domain::dedupe::{name_similarity, reversed_key, CompanyName, WebDomain};
+use trellis_domain::dedupe::{reversed_key, CompanyName, NameProbe, WebDomain};
 use trellis_domain::ids::AccountId;
 
 /// How many sorted neighbours each side of a key the fuzzy search reads.
@@ -21,11 +23,6 @@ const NEIGHBOURS: i64 = 16;
 const MAX_CANDIDATES: usize = 5;
 /// Values [`bind_account`] binds per account row.
 const ACCOUNT_VALUES: usize = 6;
-/// Rows per statement in a bulk load. Enough to amortize a statement's
-/// round trip, and no more: sqlx's SQLite driver finds each `$n` parameter
-/// by name with a linear scan, so binding a statement costs the square of
-/// its parameter count (500 rows spent 40% of a load binding).
-const BULK_ROWS: usize = 100;
 
 /// An account to create (import, API, or a registration for a new company).
 #[derive(Debug, Clone)]
@@ -66,30 +63,63 @@ pub(crate) fn account_from_row(row: &AnyRow) -> Result<AccountRecord> {
 }
 
 /// The account with this domain, or else the oldest with this name key.
-/// Both lookups go in one statement: inside a write transaction every
-/// round trip to the database holds up every other writer.
 pub(crate) async fn find_exact(
     conn: &mut AnyConnection,
     key: &str,
     domain: Option<&WebDomain>,
 ) -> Result<Option<(AccountRecord, &'static str)>> {
-    let rows = sqlx::query(
-        "SELECT * FROM (SELECT *, 'domain' AS matched_on FROM accounts WHERE domain = $1) d \
-         UNION ALL \
-         SELECT * FROM (SELECT *, 'name' AS matched_on FROM accounts WHERE name_key = $2 ORDER BY id LIMIT 1) n",
-    )
-    .bind(domain.map(WebDomain::as_str))
-    .bind(key)
-    .fetch_all(&mut *conn)
-    .await?;
-    for how in ["domain", "name"] {
+    Ok(find_exact_many(conn, &[(key, domain)])
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// Values [`find_exact_many`] binds per key: the domain and the name key.
+const EXACT_VALUES: usize = 2;
+
+/// For each name key and domain, in their order, the account with this
+/// domain, or else the oldest with this name key, and how it matched.
+/// Every lookup of a statement goes in one: inside a write transaction
+/// every round trip to the database holds up every other writer.
+pub(crate) async fn find_exact_many(
+    conn: &mut AnyConnection,
+    keys: &[(&str, Option<&WebDomain>)],
+) -> Result<Vec<Option<(AccountRecord, &'static str)>>> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(rows_per_statement(EXACT_VALUES)) {
+        let n = chunk.len();
+        let sql = format!(
+            "SELECT *, 'domain' AS matched_on FROM accounts WHERE domain IN ({}) \
+             UNION ALL \
+             SELECT *, 'name' AS matched_on FROM accounts WHERE id IN \
+             (SELECT MIN(id) FROM accounts WHERE name_key IN ({}) GROUP BY name_key)",
+            placeholders_from(1, n),
+            placeholders_from(n + 1, n)
+        );
+        let query = chunk.iter().fold(sqlx::query(&sql), |q, (_, domain)| {
+            q.bind(domain.map(WebDomain::as_str))
+        });
+        let rows = chunk
+            .iter()
+            .fold(query, |q, (key, _)| q.bind(*key))
+            .fetch_all(&mut *conn)
+            .await?;
+        let (mut by_domain, mut by_name) = (HashMap::new(), HashMap::new());
         for row in &rows {
-            if row.text("matched_on")? == how {
-                return Ok(Some((account_from_row(row)?, how)));
-            }
+            let account = account_from_row(row)?;
+            match row.text("matched_on")?.as_str() {
+                "domain" => by_domain.insert(account.domain.clone().unwrap_or_default(), account),
+                _ => by_name.insert(row.text("name_key")?, account),
+            };
         }
+        found.extend(chunk.iter().map(|(key, domain)| {
+            let on_domain = domain.and_then(|d| by_domain.get(d.as_str()));
+            on_domain
+                .map(|a| (a.clone(), "domain"))
+                .or_else(|| by_name.get(*key).map(|a| (a.clone(), "name")))
+        }));
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Accounts whose names are close to `key`, best first.
@@ -153,12 +183,13 @@ fn best(
     near: Vec<(AccountId, String)>,
     threshold: f64,
 ) -> Vec<(f64, AccountId)> {
+    let probe = NameProbe::new(key);
     let mut scored: Vec<(f64, AccountId)> = near
         .into_iter()
         .filter(|(id, _)| Some(*id) != exclude)
         .filter_map(|(id, other)| {
-            let score = name_similarity(key, &other);
-            (score >= threshold).then(|| ((score * 1000.0).round() / 1000.0, id))
+            let score = probe.similarity_from(&other, threshold)?;
+            Some(((score * 1000.0).round() / 1000.0, id))
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -265,17 +296,9 @@ async fn by_ids(
 /// column order [`bind_account`] binds: one text for the single insert and
 /// the bulk load, so the two can never disagree.
 fn insert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let params: Vec<String> = (1..=ACCOUNT_VALUES)
-                .map(|col| format!("${}", row * ACCOUNT_VALUES + col))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
     format!(
         "INSERT INTO accounts (name, name_key, name_rkey, domain, source, created_at) VALUES {}",
-        values.join(", ")
+        value_rows(rows, ACCOUNT_VALUES)
     )
 }
 
@@ -303,27 +326,50 @@ pub(crate) async fn insert(
     new: &NewAccount,
     now: OffsetDateTime,
 ) -> Result<AccountRecord> {
-    let sql = format!("{} RETURNING id", insert_sql(1));
-    let inserted = bind_account(sqlx::query(&sql), new, now)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(StoreError::from);
-    let row = match inserted {
-        Err(e) if e.is_unique_violation() => {
-            return Err(StoreError::conflict(format!(
-                "an account with the domain {} already exists",
-                new.domain.as_ref().map(|d| d.as_str()).unwrap_or_default()
-            )))
+    match insert_many(conn, &[(new, now)]).await {
+        Err(e) if e.is_unique_violation() => Err(StoreError::conflict(format!(
+            "an account with the domain {} already exists",
+            new.domain.as_ref().map(|d| d.as_str()).unwrap_or_default()
+        ))),
+        inserted => inserted?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("an account insert returned no row".into())),
+    }
+}
+
+/// Inserts accounts whose name keys differ from one another, in as few
+/// statements as binding allows; their records in the order given.
+pub(crate) async fn insert_many(
+    conn: &mut AnyConnection,
+    accounts: &[(&NewAccount, OffsetDateTime)],
+) -> Result<Vec<AccountRecord>> {
+    let mut records = Vec::with_capacity(accounts.len());
+    for chunk in accounts.chunks(rows_per_statement(ACCOUNT_VALUES)) {
+        let sql = format!("{} RETURNING id, name_key", insert_sql(chunk.len()));
+        let rows = chunk
+            .iter()
+            .fold(sqlx::query(&sql), |q, (new, at)| bind_account(q, new, *at))
+            .fetch_all(&mut *conn)
+            .await?;
+        // RETURNING promises no order: each row is known by its name key.
+        let ids = rows
+            .iter()
+            .map(|row| Ok((row.text("name_key")?, AccountId(row.int("id")?))))
+            .collect::<Result<HashMap<_, _>>>()?;
+        for (new, at) in chunk {
+            let id = ids.get(&new.name.key()).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("no id returned for account {}", new.name.as_str()))
+            })?;
+            records.push(AccountRecord {
+                id,
+                name: new.name.as_str().to_owned(),
+                domain: new.domain.as_ref().map(|d| d.as_str().to_owned()),
+                source: new.source.clone(),
+                created_at: *at,
+            });
         }
-        other => other?,
-    };
-    Ok(AccountRecord {
-        id: AccountId(row.int("id")?),
-        name: new.name.as_str().to_owned(),
-        domain: new.domain.as_ref().map(|d| d.as_str().to_owned()),
-        source: new.source.clone(),
-        created_at: now,
-    })
+    }
+    Ok(records)
 }
 
 impl Store {
@@ -402,7 +448,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        for chunk in accounts.chunks(BULK_ROWS) {
+        for chunk in accounts.chunks(rows_per_statement(ACCOUNT_VALUES)) {
             let sql = insert_sql(chunk.len());
             let query = chunk
                 .iter()

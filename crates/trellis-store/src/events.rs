@@ -3,7 +3,7 @@
 
 use crate::db::{Store, Tx};
 use crate::error::Result;
-use crate::rows::{micros, RowExt};
+use crate::rows::{micros, rows_per_statement, value_rows, RowExt};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -29,45 +29,56 @@ pub struct EventRecord {
 /// Values bound per event row.
 const EVENT_VALUES: usize = 9;
 
-/// Appends `events` inside `tx`, stamped with `actor` and `now`, in one
-/// statement: each statement is a round trip to the database thread.
+/// An event with who made it and when: a batch of registrations carries
+/// several actors and moments.
+pub(crate) struct Stamped<'a> {
+    pub actor: &'a Actor,
+    pub at: OffsetDateTime,
+    pub event: &'a NewEvent,
+}
+
+/// Appends `events` inside `tx`, stamped with `actor` and `now`.
 pub(crate) async fn append(
     tx: &mut Tx,
     actor: &Actor,
     now: OffsetDateTime,
     events: &[NewEvent],
 ) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<String> = (0..events.len())
-        .map(|row| {
-            let params: Vec<String> = (1..=EVENT_VALUES)
-                .map(|col| format!("${}", row * EVENT_VALUES + col))
-                .collect();
-            format!("({})", params.join(", "))
+    let stamped: Vec<Stamped> = events
+        .iter()
+        .map(|event| Stamped {
+            actor,
+            at: now,
+            event,
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO events (at, actor, kind, registration_id, partner_id, account_id, conflict_id, why, data) VALUES {}",
-        rows.join(", ")
-    );
-    let actor = actor.label();
-    let mut query = sqlx::query(&sql);
-    for event in events {
-        let data = serde_json::to_string(&event.change).unwrap_or_else(|_| "{}".into());
-        query = query
-            .bind(micros(now))
-            .bind(actor.clone())
-            .bind(event.change.kind())
-            .bind(event.registration_id.map(|id| id.0))
-            .bind(event.partner_id.map(|id| id.0))
-            .bind(event.account_id.map(|id| id.0))
-            .bind(event.conflict_id.map(|id| id.0))
-            .bind(event.why.clone())
-            .bind(data);
+    append_stamped(tx, &stamped).await
+}
+
+/// Appends stamped events inside `tx` in as few statements as binding
+/// allows: each statement is a round trip to the database thread.
+pub(crate) async fn append_stamped(tx: &mut Tx, events: &[Stamped<'_>]) -> Result<()> {
+    for chunk in events.chunks(rows_per_statement(EVENT_VALUES)) {
+        let sql = format!(
+            "INSERT INTO events (at, actor, kind, registration_id, partner_id, account_id, conflict_id, why, data) VALUES {}",
+            value_rows(chunk.len(), EVENT_VALUES)
+        );
+        let mut query = sqlx::query(&sql);
+        for Stamped { actor, at, event } in chunk {
+            let data = serde_json::to_string(&event.change).unwrap_or_else(|_| "{}".into());
+            query = query
+                .bind(micros(*at))
+                .bind(actor.label())
+                .bind(event.change.kind())
+                .bind(event.registration_id.map(|id| id.0))
+                .bind(event.partner_id.map(|id| id.0))
+                .bind(event.account_id.map(|id| id.0))
+                .bind(event.conflict_id.map(|id| id.0))
+                .bind(event.why.clone())
+                .bind(data);
+        }
+        query.execute(&mut **tx).await?;
     }
-    query.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -9,9 +9,14 @@
 //! every caller. Each unit stays atomic, and an answer still means "on
 //! disk": the durability of one transaction each, at the price of one flush
 //! per group. PostgreSQL groups commits itself, so it never comes here.
+//!
+//! Registrations queued one behind another are gathered into one batch
+//! (`register_batch`), which writes them in a few multi-row statements
+//! instead of a handful of statements each.
 
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
+use crate::register_batch::{self, Queued};
 use sqlx::AnyPool;
 use std::future::Future;
 use std::pin::Pin;
@@ -36,20 +41,48 @@ type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> TxFuture<'t, Ran> + Send>;
 
 /// Answers a caller with the group commit's outcome (`Err` holds why the
 /// commit failed).
-type Answer = Box<dyn FnOnce(std::result::Result<(), &str>) + Send>;
+pub(crate) type Answer = Box<dyn FnOnce(std::result::Result<(), &str>) + Send>;
 
 /// What a job left behind until the commit.
-struct Ran {
+pub(crate) struct Ran {
     /// Whether its savepoint stands (false: rolled back).
-    kept: bool,
+    pub kept: bool,
     /// Sends the caller its result once the commit's outcome is known.
-    answer: Answer,
+    pub answer: Answer,
+}
+
+impl Ran {
+    /// What a job that produced `result` leaves: the caller hears `result`
+    /// once the commit stands, or that the commit failed.
+    pub(crate) fn new<T: Send + 'static>(
+        result: Result<T>,
+        reply: oneshot::Sender<Result<T>>,
+    ) -> Ran {
+        Ran {
+            kept: result.is_ok(),
+            answer: Box::new(move |commit| {
+                let result = match (result, commit) {
+                    (Ok(_), Err(why)) => Err(StoreError::CommitFailed(why.to_owned())),
+                    (result, _) => result,
+                };
+                // A caller that went away no longer needs its answer.
+                let _ = reply.send(result);
+            }),
+        }
+    }
+}
+
+/// What waits for the committer.
+enum Work {
+    Unit(Job),
+    /// A registration, gathered with those queued right behind it.
+    Register(Box<Queued>),
 }
 
 /// The channel to the committer thread; dropping the last one stops it.
 #[derive(Clone)]
 pub(crate) struct GroupCommit {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
 }
 
 impl GroupCommit {
@@ -73,31 +106,30 @@ impl GroupCommit {
     /// is durable, or with the reason it is not.
     pub(crate) async fn write<T: Send + 'static>(&self, unit: Unit<T>) -> Result<T> {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |tx| {
-            Box::pin(async move {
-                let result = unit(tx).await;
-                Ran {
-                    kept: result.is_ok(),
-                    answer: Box::new(move |commit| {
-                        let result = match (result, commit) {
-                            (Ok(_), Err(why)) => Err(StoreError::CommitFailed(why.to_owned())),
-                            (result, _) => result,
-                        };
-                        // A caller that went away no longer needs its answer.
-                        let _ = reply.send(result);
-                    }),
-                }
-            })
-        });
+        let job: Job = Box::new(move |tx| Box::pin(async move { Ran::new(unit(tx).await, reply) }));
+        self.send(Work::Unit(job), answer).await
+    }
+
+    /// Registers `queued` in the next group, in one batch with the
+    /// registrations queued beside it; answers once the commit is durable.
+    pub(crate) async fn register(
+        &self,
+        queued: Queued,
+        answer: oneshot::Receiver<Result<crate::Registered>>,
+    ) -> Result<crate::Registered> {
+        self.send(Work::Register(Box::new(queued)), answer).await
+    }
+
+    async fn send<T>(&self, work: Work, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
         // A dropped job or a stopped committer wrote nothing.
         let unwritten = || StoreError::CommitFailed("the write could not start".into());
-        self.jobs.send(job).await.map_err(|_| unwritten())?;
+        self.jobs.send(work).await.map_err(|_| unwritten())?;
         answer.await.map_err(|_| unwritten())?
     }
 }
 
 /// The committer: one group at a time, for as long as any store is open.
-async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Job>) {
+async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Work>) {
     while let Some(first) = queue.recv().await {
         match group(&writer, first, &mut queue).await {
             Ok(ran) => ran.into_iter().for_each(|job| (job.answer)(Ok(()))),
@@ -110,29 +142,37 @@ async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-/// Runs `first` and the jobs that queue meanwhile, up to [`MAX_GROUP`], each
-/// in a savepoint, and commits them. On a database failure the whole group
-/// is rolled back and returned with the error; a job that never ran is
-/// dropped, which answers its caller that nothing was written.
+/// Runs `first` and the work that queues meanwhile, up to [`MAX_GROUP`]
+/// callers, each unit in a savepoint, and commits them. On a database
+/// failure the whole group is rolled back and returned with the error; work
+/// that never ran is dropped, which answers its caller that nothing was
+/// written.
 async fn group(
     writer: &AnyPool,
-    first: Job,
-    queue: &mut mpsc::Receiver<Job>,
+    first: Work,
+    queue: &mut mpsc::Receiver<Work>,
 ) -> std::result::Result<Vec<Ran>, (Vec<Ran>, StoreError)> {
     let mut ran = Vec::new();
     let mut tx = writer.begin().await.map_err(|e| (vec![], e.into()))?;
     let mut next = Some(first);
-    while let Some(job) = next.take() {
-        if let Err(e) = savepoint(&mut tx).await {
-            return Err((ran, e));
+    while let Some(work) = next.take() {
+        let done = match work {
+            Work::Unit(job) => unit(&mut tx, job).await.map(|done| vec![done]),
+            Work::Register(first) => {
+                let gathered = gather(
+                    *first,
+                    queue,
+                    MAX_GROUP.saturating_sub(ran.len()),
+                    &mut next,
+                );
+                register_batch::run_queued(&mut tx, gathered).await
+            }
+        };
+        match done {
+            Ok(done) => ran.extend(done),
+            Err(e) => return Err((ran, e)),
         }
-        let done = job(&mut tx).await;
-        let kept = done.kept;
-        ran.push(done);
-        if let Err(e) = end_savepoint(&mut tx, kept).await {
-            return Err((ran, e));
-        }
-        if ran.len() < MAX_GROUP {
+        if next.is_none() && ran.len() < MAX_GROUP {
             next = queue.try_recv().ok();
         }
     }
@@ -140,6 +180,38 @@ async fn group(
         Ok(()) => Ok(ran),
         Err(e) => Err((ran, e.into())),
     }
+}
+
+/// Runs one unit in a savepoint of its own.
+async fn unit(tx: &mut Tx, job: Job) -> Result<Ran> {
+    savepoint(tx).await?;
+    let done = job(tx).await;
+    end_savepoint(tx, done.kept).await?;
+    Ok(done)
+}
+
+/// `first` and the registrations queued right behind it under the same
+/// program, up to `room`; other work met on the way is left in `next`.
+fn gather(
+    first: Queued,
+    queue: &mut mpsc::Receiver<Work>,
+    room: usize,
+    next: &mut Option<Work>,
+) -> Vec<Queued> {
+    let mut gathered = vec![first];
+    while gathered.len() < room {
+        match queue.try_recv() {
+            Ok(Work::Register(queued)) if queued.same_program(&gathered[0]) => {
+                gathered.push(*queued)
+            }
+            Ok(other) => {
+                *next = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    gathered
 }
 
 /// Opens a savepoint: what a unit writes after it can be undone alone.

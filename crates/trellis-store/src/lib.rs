@@ -26,6 +26,7 @@ mod periodic;
 mod portal;
 mod recipients;
 mod records;
+mod register_batch;
 mod registrations;
 mod reminders;
 mod retry;
@@ -52,7 +53,7 @@ pub use partners::{NewPartner, PartnerChannels, PartnerUser};
 pub use portal::ReviewDecision;
 pub use recipients::TeamChannels;
 pub use records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
-pub use registrations::{Registered, RegistrationFilter};
+pub use registrations::{Prepared, Registered, RegistrationFilter};
 pub use sessions::NewSession;
 pub use staff::{NewStaffUser, StaffUser};
 pub use tiers::{

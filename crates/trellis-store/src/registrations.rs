@@ -5,13 +5,17 @@ use crate::conflicts;
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
-use crate::group_commit::{end_savepoint, savepoint};
-use crate::idempotency::{self, RequestKey};
+use crate::idempotency::RequestKey;
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
-use crate::rows::{micros, opt_micros, parse_day, RowExt};
-use sqlx::any::AnyRow;
+use crate::register_batch::{only, Queued, Submission};
+use crate::rows::{micros, opt_micros, parse_day, rows_per_statement, value_rows, RowExt};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
 use trellis_domain::conflict::{competes, same_segment};
 use trellis_domain::event::{Actor, Change, NewEvent};
 use trellis_domain::ids::{AccountId, CaseNumber, ConflictId, PartnerId, RegistrationId};
@@ -33,6 +37,12 @@ pub struct Registered {
     pub conflict: Option<ConflictRecord>,
 }
 
+/// Drafts with the near names found for each, waiting to be registered.
+pub struct Prepared {
+    drafts: Vec<Draft>,
+    similar: Vec<Vec<Candidate>>,
+}
+
 /// Which registrations a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct RegistrationFilter {
@@ -43,6 +53,11 @@ pub struct RegistrationFilter {
     pub after: i64,
     pub limit: i64,
 }
+
+/// Drafts whose near names one statement looks up in a bulk import: a
+/// handful shares a round trip to the database thread, and enough
+/// statements remain to keep every reader busy.
+const SIMILAR_PER_STATEMENT: usize = 8;
 
 pub(crate) const ACTIVE: &str = "('submitted', 'more_info', 'approved')";
 
@@ -59,50 +74,67 @@ impl Store {
         now: OffsetDateTime,
         request: Option<&RequestKey>,
     ) -> Result<Registered> {
-        let similar = self.similar_names(draft, program).await?;
-        // The unit runs on the committer thread, so it owns what it reads;
-        // the program is shared, not copied, on this hot path.
-        let (store, draft, program) = (self.clone(), draft.clone(), Arc::clone(program));
-        let (actor, request) = (actor.clone(), request.cloned());
+        let submission = Submission {
+            draft: draft.clone(),
+            similar: self.similar_names(draft, program).await?,
+            actor: actor.clone(),
+            now,
+        };
+        let (program, request) = (Arc::clone(program), request.cloned());
+        if let Some(group) = &self.group {
+            let (reply, answer) = oneshot::channel();
+            let store = self.clone();
+            let queued = Queued {
+                store,
+                submission,
+                program,
+                request,
+                reply,
+            };
+            return group.register(queued, answer).await;
+        }
+        let store = self.clone();
         self.write_unit(Box::new(move |tx| {
             Box::pin(async move {
-                let registered = store
-                    .register_in(tx, &draft, similar, &program, &actor, now)
-                    .await?;
-                if let Some(request) = &request {
-                    idempotency::reserve(tx, request, registered.registration.id, now).await?;
-                }
-                Ok(registered)
+                let batch = vec![(submission, request)];
+                only(store.register_keyed(tx, batch, &program).await?)
             })
         }))
         .await
     }
 
-    /// Registers many drafts in one transaction (bulk imports): each draft
-    /// runs inside its own savepoint, so one refused row leaves the others
-    /// standing, and the batch shares a single commit. A database failure
-    /// fails the whole batch, and nothing of it is kept.
+    /// Looks up the near names of many drafts (bulk imports), ready for
+    /// [`Store::register_many`]. On readers, so an import can look up its
+    /// next batch while the writer registers this one.
+    pub async fn prepare_many(&self, drafts: Vec<Draft>, program: &Program) -> Result<Prepared> {
+        let similar = self.similar_names_of_all(&drafts, program).await?;
+        Ok(Prepared { drafts, similar })
+    }
+
+    /// Registers many drafts in one transaction (bulk imports): a refused
+    /// draft leaves the others standing, and the batch shares a single
+    /// commit. A database failure fails the whole batch, and nothing of it
+    /// is kept. Answers in the drafts' order.
     pub async fn register_many(
         &self,
-        drafts: &[Draft],
+        prepared: Prepared,
         program: &Program,
         actor: &Actor,
         now: OffsetDateTime,
     ) -> Result<Vec<Result<Registered>>> {
-        let similar = self.similar_names_of_all(drafts, program).await?;
+        let batch = prepared
+            .drafts
+            .into_iter()
+            .zip(prepared.similar)
+            .map(|(draft, similar)| Submission {
+                draft,
+                similar,
+                actor: actor.clone(),
+                now,
+            })
+            .collect();
         let mut tx = self.write().await?;
-        let mut results = Vec::with_capacity(drafts.len());
-        for (draft, similar) in drafts.iter().zip(similar) {
-            savepoint(&mut tx).await?;
-            let result = self
-                .register_in(&mut tx, draft, similar, program, actor, now)
-                .await;
-            if let Err(e @ (StoreError::Database(_) | StoreError::Corrupt(_))) = result {
-                return Err(e);
-            }
-            end_savepoint(&mut tx, result.is_ok()).await?;
-            results.push(result);
-        }
+        let results = self.register_batch(&mut tx, batch, program).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -116,8 +148,9 @@ impl Store {
         accounts::fuzzy(&mut conn, &key, program.dedupe.fuzzy_threshold, None).await
     }
 
-    /// Near names of many drafts (bulk imports), looked up on every reader
-    /// at once rather than one after another; in the drafts' order.
+    /// Near names of many drafts (bulk imports), a few drafts to a
+    /// statement, looked up on every reader at once rather than one after
+    /// another; in the drafts' order.
     async fn similar_names_of_all(
         &self,
         drafts: &[Draft],
@@ -125,19 +158,20 @@ impl Store {
     ) -> Result<Vec<Vec<Candidate>>> {
         let threshold = program.dedupe.fuzzy_threshold;
         let lookups: Vec<_> = drafts
-            .iter()
-            .map(|draft| {
-                let (store, key) = (self.clone(), draft.company_name.key());
+            .chunks(SIMILAR_PER_STATEMENT)
+            .map(|chunk| {
+                let keys: Vec<_> = chunk.iter().map(|d| (d.company_name.key(), None)).collect();
+                let store = self.clone();
                 tokio::spawn(async move {
                     let mut conn = store.reader.acquire().await?;
-                    accounts::fuzzy(&mut conn, &key, threshold, None).await
+                    accounts::fuzzy_many(&mut conn, &keys, threshold).await
                 })
             })
             .collect();
-        let mut similar = Vec::with_capacity(lookups.len());
+        let mut similar = Vec::with_capacity(drafts.len());
         for lookup in lookups {
             match lookup.await {
-                Ok(found) => similar.push(found?),
+                Ok(found) => similar.extend(found?),
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 // Only a runtime shutting down cancels a lookup.
                 Err(_) => return Err(StoreError::Database(sqlx::Error::PoolClosed)),
@@ -146,7 +180,9 @@ impl Store {
         Ok(similar)
     }
 
-    async fn register_in(
+    /// Registers one draft that may contest an account: the path that
+    /// refuses a partner's second claim and opens or joins conflicts.
+    pub(crate) async fn register_in(
         &self,
         tx: &mut Tx,
         draft: &Draft,
@@ -176,24 +212,13 @@ impl Store {
         let registration = insert(tx, draft, account.id, now).await?;
         log.push(submitted_event(&registration, &possible_duplicates));
         let conflict = claim(tx, draft, &registration, &members, program, &mut log, now).await?;
-        for event in &mut log {
-            event.registration_id.get_or_insert(registration.id);
-            event.partner_id.get_or_insert(draft.partner_id);
-            event.account_id.get_or_insert(account.id);
-        }
+        on_case(&mut log, &registration);
         events::append(tx, actor, now, &log).await?;
         // Joining a conflict changed the row; otherwise it is as inserted.
         let registration = match conflict {
             Some(_) => load(tx, registration.id).await?,
-            None => registration,
-        };
-        // Auto-approval is for clean registrations: a conflict needs a person.
-        let registration = if program.registration.auto_approve && conflict.is_none() {
-            let approve = Command::Approve { hold_days: None };
-            self.apply_in(tx, registration, approve, program, &Actor::System, now)
-                .await?
-        } else {
-            registration
+            // Auto-approval is for clean registrations: a conflict needs a person.
+            None => self.auto_approve(tx, registration, program, now).await?,
         };
         let conflict = match conflict {
             Some(id) => Some(conflicts::load_conflict(tx, id).await?),
@@ -206,6 +231,22 @@ impl Store {
             possible_duplicates,
             conflict,
         })
+    }
+
+    /// Approves a clean registration at once when the program says so.
+    pub(crate) async fn auto_approve(
+        &self,
+        tx: &mut Tx,
+        registration: RegistrationRecord,
+        program: &Program,
+        now: OffsetDateTime,
+    ) -> Result<RegistrationRecord> {
+        if !program.registration.auto_approve {
+            return Ok(registration);
+        }
+        let approve = Command::Approve { hold_days: None };
+        self.apply_in(tx, registration, approve, program, &Actor::System, now)
+            .await
     }
 
     /// Serializes registrations that could create the same account: they
@@ -288,23 +329,39 @@ async fn link_account(
     if let Some((account, how)) = accounts::find_exact(tx, &key, draft.domain.as_ref()).await? {
         return Ok((account, Some(how)));
     }
-    let new = NewAccount {
+    let account = accounts::insert(tx, &new_account(draft), now).await?;
+    log.push(account_created(&account));
+    Ok((account, None))
+}
+
+/// The account a registration's draft names, when none matched it.
+pub(crate) fn new_account(draft: &Draft) -> NewAccount {
+    NewAccount {
         name: draft.company_name.clone(),
         domain: draft.domain.clone(),
         source: "registration".into(),
-    };
-    let account = accounts::insert(tx, &new, now).await?;
-    log.push(
-        NewEvent::new(
-            Change::AccountCreated {
-                name: account.name.clone(),
-                domain: account.domain.clone(),
-            },
-            "no account matched the domain or the normalized company name",
-        )
-        .on_account(account.id),
-    );
-    Ok((account, None))
+    }
+}
+
+/// Why an account appeared: a registration named a company not on file.
+pub(crate) fn account_created(account: &AccountRecord) -> NewEvent {
+    NewEvent::new(
+        Change::AccountCreated {
+            name: account.name.clone(),
+            domain: account.domain.clone(),
+        },
+        "no account matched the domain or the normalized company name",
+    )
+    .on_account(account.id)
+}
+
+/// Files a registration's events under its case, partner and account.
+pub(crate) fn on_case(log: &mut [NewEvent], registration: &RegistrationRecord) {
+    for event in log {
+        event.registration_id.get_or_insert(registration.id);
+        event.partner_id.get_or_insert(registration.partner_id);
+        event.account_id.get_or_insert(registration.account_id);
+    }
 }
 
 /// A partner may hold one active claim per account (per segment and product
@@ -347,7 +404,7 @@ async fn claim(
     conflicts::open_or_join(tx, registration, &competitors, program, log, now).await
 }
 
-fn submitted_event(reg: &RegistrationRecord, duplicates: &[Candidate]) -> NewEvent {
+pub(crate) fn submitted_event(reg: &RegistrationRecord, duplicates: &[Candidate]) -> NewEvent {
     let mut why = format!(
         "{} registered {} through {}",
         reg.case_number(),
@@ -384,63 +441,130 @@ pub(crate) async fn active_on_account(
     rows.iter().map(from_row).collect()
 }
 
-async fn upsert_contact(
-    tx: &mut Tx,
-    account: AccountId,
-    draft: &Draft,
-    now: OffsetDateTime,
-) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO contacts (account_id, name, email, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (account_id, email) DO UPDATE SET name = excluded.name RETURNING id",
-    )
-    .bind(account.0)
-    .bind(draft.contact_name.as_str())
-    .bind(draft.contact_email.as_str())
-    .bind(micros(now))
-    .fetch_one(&mut **tx)
-    .await?;
-    row.int("id")
+/// A registration to insert: its draft, the account it links to, and when.
+pub(crate) struct NewRow<'a> {
+    pub draft: &'a Draft,
+    pub account: AccountId,
+    pub at: OffsetDateTime,
 }
 
+/// Values bound per contact row and per registration row.
+const CONTACT_VALUES: usize = 4;
+const REGISTRATION_VALUES: usize = 21;
+
+/// Inserts registrations on accounts that differ from one another, each
+/// with its contact, in as few statements as binding allows; the records
+/// as stored, in the order given.
+pub(crate) async fn insert_many(
+    tx: &mut Tx,
+    rows: &[NewRow<'_>],
+) -> Result<Vec<RegistrationRecord>> {
+    let contacts = upsert_contacts(tx, rows).await?;
+    let mut records = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(rows_per_statement(REGISTRATION_VALUES)) {
+        let sql = format!(
+            "INSERT INTO registrations (partner_id, account_id, contact_id, kind, channel, status, company_name, \
+             company_domain, contact_name, contact_email, use_case, segment, region, product, deal_stage, deal_amount, \
+             deal_currency, deal_close_date, deal_next_step, submitted_at, updated_at) VALUES {} RETURNING *",
+            value_rows(chunk.len(), REGISTRATION_VALUES)
+        );
+        let query = chunk.iter().try_fold(sqlx::query(&sql), |q, row| {
+            let contact = contacts.get(&row.account).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("no contact returned for account {}", row.account))
+            })?;
+            Ok::<_, StoreError>(bind_registration(q, row, contact))
+        })?;
+        // The inserted rows as stored, without a second round trip to read
+        // them; RETURNING promises no order, so each is known by its account.
+        let mut stored = query
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| from_row(row).map(|r| (r.account_id, r)))
+            .collect::<Result<HashMap<_, _>>>()?;
+        for row in chunk {
+            records.push(stored.remove(&row.account).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "no registration returned for account {}",
+                    row.account
+                ))
+            })?);
+        }
+    }
+    Ok(records)
+}
+
+/// Binds one registration's values, in the column order of [`insert_many`].
+fn bind_registration<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    row: &NewRow<'q>,
+    contact: i64,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let draft = row.draft;
+    let deal = draft.deal.as_ref();
+    query
+        .bind(draft.partner_id.0)
+        .bind(row.account.0)
+        .bind(contact)
+        .bind(draft.kind.as_str())
+        .bind(draft.channel.as_str())
+        .bind(Status::Submitted.as_str())
+        .bind(draft.company_name.as_str())
+        .bind(draft.domain.as_ref().map(|d| d.as_str()))
+        .bind(draft.contact_name.as_str())
+        .bind(draft.contact_email.as_str())
+        .bind(draft.use_case.as_ref().map(|t| t.as_str()))
+        .bind(draft.market.segment.as_deref())
+        .bind(draft.market.region.as_deref())
+        .bind(draft.market.product.as_deref())
+        .bind(deal.map(|d| d.stage.as_str()))
+        .bind(deal.map(|d| d.amount.minor))
+        .bind(deal.map(|d| d.amount.currency.code().to_owned()))
+        .bind(deal.map(|d| d.expected_close.to_string()))
+        .bind(deal.and_then(|d| d.next_step.as_ref()).map(|t| t.as_str()))
+        .bind(micros(row.at))
+        .bind(micros(row.at))
+}
+
+/// Keeps each row's contact on its account (a known email keeps its id and
+/// takes the name given now); the contact ids by account.
+async fn upsert_contacts(tx: &mut Tx, rows: &[NewRow<'_>]) -> Result<HashMap<AccountId, i64>> {
+    let mut ids = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(rows_per_statement(CONTACT_VALUES)) {
+        let sql = format!(
+            "INSERT INTO contacts (account_id, name, email, created_at) VALUES {} \
+             ON CONFLICT (account_id, email) DO UPDATE SET name = excluded.name RETURNING id, account_id",
+            value_rows(chunk.len(), CONTACT_VALUES)
+        );
+        let query = chunk.iter().fold(sqlx::query(&sql), |q, row| {
+            q.bind(row.account.0)
+                .bind(row.draft.contact_name.as_str())
+                .bind(row.draft.contact_email.as_str())
+                .bind(micros(row.at))
+        });
+        for row in query.fetch_all(&mut **tx).await? {
+            ids.insert(AccountId(row.int("account_id")?), row.int("id")?);
+        }
+    }
+    Ok(ids)
+}
+
+/// Inserts one registration with its contact.
 async fn insert(
     tx: &mut Tx,
     draft: &Draft,
     account: AccountId,
     now: OffsetDateTime,
 ) -> Result<RegistrationRecord> {
-    let contact = upsert_contact(tx, account, draft, now).await?;
-    let deal = draft.deal.as_ref();
-    let row = sqlx::query(
-        "INSERT INTO registrations (partner_id, account_id, contact_id, kind, channel, status, company_name, \
-         company_domain, contact_name, contact_email, use_case, segment, region, product, deal_stage, deal_amount, \
-         deal_currency, deal_close_date, deal_next_step, submitted_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'submitted', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
-         RETURNING *",
-    )
-    .bind(draft.partner_id.0)
-    .bind(account.0)
-    .bind(contact)
-    .bind(draft.kind.as_str())
-    .bind(draft.channel.as_str())
-    .bind(draft.company_name.as_str())
-    .bind(draft.domain.as_ref().map(|d| d.as_str()))
-    .bind(draft.contact_name.as_str())
-    .bind(draft.contact_email.as_str())
-    .bind(draft.use_case.as_ref().map(|t| t.as_str()))
-    .bind(draft.market.segment.as_deref())
-    .bind(draft.market.region.as_deref())
-    .bind(draft.market.product.as_deref())
-    .bind(deal.map(|d| d.stage.as_str()))
-    .bind(deal.map(|d| d.amount.minor))
-    .bind(deal.map(|d| d.amount.currency.code().to_owned()))
-    .bind(deal.map(|d| d.expected_close.to_string()))
-    .bind(deal.and_then(|d| d.next_step.as_ref()).map(|t| t.as_str()))
-    .bind(micros(now))
-    .fetch_one(&mut **tx)
-    .await?;
-    // The inserted row as stored, without a second round trip to read it.
-    from_row(&row)
+    let row = NewRow {
+        draft,
+        account,
+        at: now,
+    };
+    insert_many(tx, &[row])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("a registration insert returned no row".into()))
 }
 
 pub(crate) async fn load(

@@ -383,8 +383,13 @@ async fn a_batch_keeps_its_good_rows_when_one_is_refused() {
             draft(ids[0], "Acme Inc", Some("acme.com")),
             draft(ids[0], "Globex", Some("globex.com")),
         ];
+        let program = Program::default();
+        let prepared = store
+            .prepare_many(drafts.to_vec(), &program)
+            .await
+            .expect("near names");
         let results = store
-            .register_many(&drafts, &Program::default(), &Actor::System, start_time())
+            .register_many(prepared, &program, &Actor::System, start_time())
             .await
             .expect("batch");
         let kept: Vec<bool> = results.iter().map(Result::is_ok).collect();
@@ -399,5 +404,156 @@ async fn a_batch_keeps_its_good_rows_when_one_is_refused() {
         assert_eq!(all.len(), 2, "{db:?}");
         let events = store.events_of_kind("submitted").await.expect("events");
         assert_eq!(events.len(), 2, "{db:?}: the refused row left no event");
+    }
+}
+
+/// What became of one draft, in terms two databases can compare: the
+/// account it linked to (by name), how it matched, whether it joined a
+/// conflict and with how many claims, and its case's history by kind; or
+/// the refusal.
+async fn outcome(
+    store: &Store,
+    result: Result<trellis_store::Registered, StoreError>,
+) -> Result<(String, Option<&'static str>, Option<usize>, Vec<String>), String> {
+    let registered = result.map_err(|e| e.to_string())?;
+    let conflict = registered.conflict.map(|c| c.registrations.len());
+    let history = store
+        .registration_events(registered.registration.id)
+        .await
+        .expect("history");
+    let kinds = history.into_iter().map(|e| e.kind).collect();
+    Ok((
+        registered.account.name,
+        registered.matched_on,
+        conflict,
+        kinds,
+    ))
+}
+
+/// A program with accounts on file and another partner's claim on one.
+async fn claimed_program(store: &Store) -> Vec<PartnerId> {
+    let ids = partners(store, 3).await;
+    let on_file =
+        [("Initech", "initech.com"), ("Umbrella", "umbrella.com")].map(|(name, domain)| {
+            trellis_store::NewAccount {
+                name: trellis_domain::dedupe::CompanyName::parse(name).expect("name"),
+                domain: Some(trellis_domain::dedupe::WebDomain::parse(domain).expect("domain")),
+                source: "import".into(),
+            }
+        });
+    store
+        .import_accounts(&on_file, start_time())
+        .await
+        .expect("accounts");
+    let claim = draft(ids[1], "Initech", Some("initech.com"));
+    let program = Arc::new(Program::default());
+    store
+        .register(&claim, &program, &Actor::System, start_time(), None)
+        .await
+        .expect("the standing claim");
+    ids
+}
+
+#[tokio::test]
+async fn a_batch_decides_every_draft_as_registering_them_one_by_one_does() {
+    for db in backends() {
+        let (one_by_one, batched) = (FreshDb::new(db).await, FreshDb::new(db).await);
+        let (single, batch) = (
+            Store::connect(&one_by_one.url).await.expect("store"),
+            Store::connect(&batched.url).await.expect("store"),
+        );
+        let ids = claimed_program(&single).await;
+        assert_eq!(claimed_program(&batch).await, ids, "{db:?}");
+        let drafts = vec![
+            draft(ids[0], "Globex", Some("globex.com")),
+            draft(ids[0], "Initech Inc", Some("initech.com")),
+            draft(ids[0], "Umbrella Corp", None),
+            draft(ids[0], "Hooli", Some("hooli.com")),
+            draft(ids[2], "Hooli Inc", Some("hooli.com")),
+            draft(ids[2], "Vandelay Industries", Some("vandelay.com")),
+            draft(ids[1], "Initech LLC", Some("initech.com")),
+            draft(ids[2], "Globex Corporation", None),
+        ];
+        let program = Arc::new(Program::default());
+        let mut one_at_a_time = Vec::new();
+        for d in &drafts {
+            let result = single
+                .register(d, &program, &Actor::System, start_time(), None)
+                .await;
+            one_at_a_time.push(result);
+        }
+        // Histories are read once every draft is in, on both sides.
+        let mut expected = Vec::new();
+        for result in one_at_a_time {
+            expected.push(outcome(&single, result).await);
+        }
+        let prepared = batch
+            .prepare_many(drafts.clone(), &program)
+            .await
+            .expect("near names");
+        let results = batch
+            .register_many(prepared, &program, &Actor::System, start_time())
+            .await
+            .expect("batch");
+        let mut got = Vec::new();
+        for result in results {
+            got.push(outcome(&batch, result).await);
+        }
+        for (n, (got, expected)) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                got,
+                expected,
+                "{db:?}: draft {n} ({})",
+                drafts[n].company_name.as_str()
+            );
+        }
+        assert_eq!(got.len(), drafts.len(), "{db:?}");
+        let refused = got.iter().filter(|o| o.is_err()).count();
+        let in_conflict = got.iter().flatten().filter(|o| o.2.is_some()).count();
+        assert_eq!((refused, in_conflict), (1, 3), "{db:?}: {got:#?}");
+    }
+}
+
+#[tokio::test]
+async fn one_request_key_registers_once_however_many_race_with_it() {
+    for db in backends() {
+        let fresh = FreshDb::new(db).await;
+        let store = Store::connect(&fresh.url).await.expect("store");
+        let partner = partners(&store, 1).await[0];
+        let program = Arc::new(Program::default());
+        let key = trellis_store::RequestKey::new("partner:1".into(), "retry-1".into(), b"{}");
+        let tasks: Vec<_> = [
+            "Northwind",
+            "Contoso",
+            "Fabrikam",
+            "Tailspin",
+            "Wingtip",
+            "Litware",
+        ]
+        .into_iter()
+        .map(|company| {
+            let (store, program, key) = (store.clone(), program.clone(), key.clone());
+            let draft = draft(partner, company, None);
+            tokio::spawn(async move {
+                let now = OffsetDateTime::now_utc();
+                store
+                    .register(&draft, &program, &Actor::System, now, Some(&key))
+                    .await
+            })
+        })
+        .collect();
+        let mut created = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(_) => created += 1,
+                Err(StoreError::Domain(e)) => {
+                    assert!(e.to_string().contains("Idempotency-Key"), "{db:?}: {e}")
+                }
+                Err(e) => panic!("{db:?}: unexpected store error: {e}"),
+            }
+        }
+        assert_eq!(created, 1, "{db:?}");
+        let submitted = store.events_of_kind("submitted").await.expect("events");
+        assert_eq!(submitted.len(), 1, "{db:?}: the refused ones left nothing");
     }
 }

@@ -29,5 +29,5 @@ pub use company::{company_key, CompanyName};
 pub use email::Email;
 pub use error::ValueError;
 pub use free_mail::{company_domain_from_email, is_free_mail};
-pub use similarity::{name_similarity, prefix_for_block, reversed_key};
+pub use similarity::{name_similarity, prefix_for_block, reversed_key, NameProbe};
 pub use web_domain::WebDomain;

@@ -26,22 +26,88 @@ const BLOCK_PREFIX_CHARS: usize = 3;
 /// arguments are keys from [`company_key`](super::company_key), not raw
 /// names. The result is symmetric in its arguments.
 pub fn name_similarity(a_key: &str, b_key: &str) -> f64 {
-    if a_key == b_key {
-        return 1.0;
-    }
-    // A fixed argument order makes the score symmetric whatever the
-    // underlying metrics do with ties.
-    let (first, second) = if a_key <= b_key {
-        (a_key, b_key)
-    } else {
-        (b_key, a_key)
-    };
-    strsim::jaro_winkler(first, second).max(sorted_words_similarity(first, second))
+    NameProbe::new(a_key)
+        .similarity_from(b_key, 0.0)
+        .unwrap_or(0.0)
 }
 
-/// Normalized Levenshtein similarity of the two keys with their words sorted.
-fn sorted_words_similarity(a: &str, b: &str) -> f64 {
-    strsim::normalized_levenshtein(&sorted_words(a), &sorted_words(b))
+/// A key scored against many others, as a fuzzy search scores one new name
+/// against dozens of neighbours: its sorted words are worked out once, and
+/// the quadratic Levenshtein distance is skipped wherever a bound shows it
+/// cannot change the answer.
+pub struct NameProbe<'k> {
+    key: &'k str,
+    sorted: String,
+    letters: Vec<char>,
+}
+
+impl<'k> NameProbe<'k> {
+    pub fn new(key: &'k str) -> NameProbe<'k> {
+        let sorted = sorted_words(key);
+        let letters = letters(&sorted);
+        NameProbe {
+            key,
+            sorted,
+            letters,
+        }
+    }
+
+    /// [`name_similarity`] of the probe's key and `other` when it is at
+    /// least `threshold`, else `None`.
+    pub fn similarity_from(&self, other: &str, threshold: f64) -> Option<f64> {
+        if self.key == other {
+            return Some(1.0);
+        }
+        // A fixed argument order makes the score symmetric whatever the
+        // underlying metric does with ties.
+        let (first, second) = if self.key <= other {
+            (self.key, other)
+        } else {
+            (other, self.key)
+        };
+        let winkler = strsim::jaro_winkler(first, second);
+        let other_sorted = sorted_words(other);
+        let bound = shared_share(&self.letters, &letters(&other_sorted));
+        // Levenshtein counts only where it could beat Jaro-Winkler and
+        // reach the threshold.
+        let score = if bound > winkler && bound >= threshold {
+            winkler.max(strsim::normalized_levenshtein(&self.sorted, &other_sorted))
+        } else {
+            winkler
+        };
+        (score >= threshold).then_some(score)
+    }
+}
+
+/// A text's characters, sorted.
+fn letters(text: &str) -> Vec<char> {
+    let mut letters: Vec<char> = text.chars().collect();
+    letters.sort_unstable();
+    letters
+}
+
+/// Characters two texts have in common (with repeats) over the longer
+/// length, from their sorted characters: never below their normalized
+/// Levenshtein similarity, since an edit script leaves unchanged only
+/// characters the two share.
+fn shared_share(a: &[char], b: &[char]) -> f64 {
+    let longer = a.len().max(b.len());
+    if longer == 0 {
+        return 1.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared as f64 / longer as f64
 }
 
 fn sorted_words(key: &str) -> String {
@@ -135,6 +201,26 @@ mod tests {
             let ab = name_similarity(&a, &b);
             prop_assert_eq!(ab.to_bits(), name_similarity(&b, &a).to_bits());
             prop_assert!((0.0..=1.0).contains(&ab));
+        }
+
+        #[test]
+        fn skipping_levenshtein_never_changes_a_score(
+            a in "[a-e ]{0,12}",
+            b in "[a-e ]{0,12}",
+            threshold in 0.0f64..1.0,
+        ) {
+            let (first, second) = if a <= b { (&a, &b) } else { (&b, &a) };
+            let full = if a == b {
+                1.0
+            } else {
+                strsim::jaro_winkler(first, second).max(strsim::normalized_levenshtein(
+                    &sorted_words(&a),
+                    &sorted_words(&b),
+                ))
+            };
+            let pruned = NameProbe::new(&a).similarity_from(&b, threshold);
+            let expected = (full >= threshold).then_some(full);
+            prop_assert_eq!(pruned.map(f64::to_bits), expected.map(f64::to_bits));
         }
 
         #[test]

@@ -3,8 +3,8 @@
 //! not CSV, or is too long, is refused whole and nothing is imported); then
 //! each row is validated like an API body, repeated companies within the
 //! file are reported against their first row, and the rest are registered in
-//! batches, each row in its own savepoint, so a bad row never stops the
-//! good ones. The answer is one result per row.
+//! batches, where a refused row never stops the good ones. The answer is one
+//! result per row.
 
 use crate::input::RegistrationRequest;
 use crate::problem::ApiError;
@@ -18,7 +18,7 @@ use trellis_domain::program::Program;
 use trellis_domain::registration::{Channel, Draft};
 use trellis_domain::DomainError;
 use trellis_intake::csv_rows::{self, FileError};
-use trellis_store::{Store, StoreError};
+use trellis_store::{Prepared, Store, StoreError};
 use utoipa::ToSchema;
 
 /// Rows registered per transaction: large enough that the commit is
@@ -108,8 +108,23 @@ impl Importer<'_> {
             ..Summary::default()
         };
         let (mut results, pending) = self.validate(parsed);
-        for chunk in pending.chunks(BATCH) {
-            results.extend(self.register(chunk).await?);
+        let mut chunks = pending.chunks(BATCH);
+        let mut prepared = match chunks.next() {
+            Some(first) => Some((first, self.prepare(first).await?)),
+            None => None,
+        };
+        // The next batch's near names are looked up on the readers while the
+        // writer registers this one.
+        while let Some((chunk, ready)) = prepared.take() {
+            let next = chunks.next();
+            let (written, looked_up) = tokio::join!(self.register(chunk, ready), async {
+                match next {
+                    Some(next) => self.prepare(next).await.map(|ready| Some((next, ready))),
+                    None => Ok(None),
+                }
+            });
+            results.extend(written?);
+            prepared = looked_up?;
             progress(results.len(), summary.rows);
         }
         results.sort_by_key(|r| r.row);
@@ -180,11 +195,19 @@ impl Importer<'_> {
         (results, pending)
     }
 
-    async fn register(&self, chunk: &[Pending]) -> Result<Vec<RowResult>, ApiError> {
+    async fn prepare(&self, chunk: &[Pending]) -> Result<Prepared, ApiError> {
         let drafts: Vec<Draft> = chunk.iter().map(|p| p.draft.clone()).collect();
+        Ok(self.store.prepare_many(drafts, self.program).await?)
+    }
+
+    async fn register(
+        &self,
+        chunk: &[Pending],
+        prepared: Prepared,
+    ) -> Result<Vec<RowResult>, ApiError> {
         let outcomes = self
             .store
-            .register_many(&drafts, self.program, &self.actor, self.now)
+            .register_many(prepared, self.program, &self.actor, self.now)
             .await?;
         Ok(chunk
             .iter()
