@@ -54,8 +54,10 @@ impl Store {
         let url = sqlite_url(url);
         let options = AnyConnectOptions::from_str(&url)?;
         // An in-memory database exists once per connection, so it gets one
-        // connection for everything.
-        let readers = if memory { 1 } else { 4 };
+        // connection for everything. A file gets more readers than cores:
+        // a dedupe lookup spends much of its time waiting for hand-offs to
+        // its connection's thread, and with four, lookups queued for one.
+        let readers = if memory { 1 } else { 8 };
         // Nor may that connection ever be recycled, or the data goes with it.
         let writer = sqlite_pool(1)
             .idle_timeout(None)

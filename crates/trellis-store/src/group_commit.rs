@@ -155,7 +155,9 @@ async fn group(
     let mut ran = Vec::new();
     let mut tx = writer.begin().await.map_err(|e| (vec![], e.into()))?;
     let mut next = Some(first);
+    let mut registered = false;
     while let Some(work) = next.take() {
+        registered |= matches!(work, Work::Register(_));
         let done = match work {
             Work::Unit(job) => unit(&mut tx, job).await.map(|done| vec![done]),
             Work::Register(first) => {
@@ -172,7 +174,9 @@ async fn group(
             Ok(done) => ran.extend(done),
             Err(e) => return Err((ran, e)),
         }
-        if next.is_none() && ran.len() < MAX_GROUP {
+        // A batch of registrations closes the group: those queued while it
+        // ran make the next batch whole, rather than a second small one here.
+        if next.is_none() && ran.len() < MAX_GROUP && !registered {
             next = queue.try_recv().ok();
         }
     }
