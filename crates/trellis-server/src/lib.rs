@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use trellis_domain::channels::SlackWebhook;
 use trellis_domain::program::Program;
-use trellis_store::{Store, TeamChannels};
+use trellis_store::{MetricDays, Store, TeamChannels};
 
 pub use api::openapi;
 
@@ -53,6 +53,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The CRM kept in step (`[crm]` in the program); none: nothing syncs.
     pub crm: Option<Arc<crm::CrmLink>>,
+    /// The metrics page's figures, kept per day by this process.
+    pub metric_days: Arc<MetricDays>,
 }
 
 /// Secrets from the environment: never in the program file, never logged.
@@ -104,6 +106,7 @@ impl AppState {
                 .build()
                 .unwrap_or_default(),
             crm: None,
+            metric_days: Arc::default(),
         }
     }
 
@@ -154,6 +157,7 @@ pub async fn start(
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     sweep::spawn(state.clone(), sweep_every);
+    tokio::spawn(web::warm_metrics(state.clone()));
     if let Some(link) = state.crm.clone() {
         crm::dispatch::spawn(state.clone(), link.clone());
         crm::inbound::spawn_poll(state.clone(), link);

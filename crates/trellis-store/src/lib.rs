@@ -19,6 +19,7 @@ mod events;
 mod group_commit;
 mod idempotency;
 mod intake;
+mod metric_days;
 mod metrics_report;
 mod notify;
 mod partners;
@@ -44,9 +45,10 @@ pub use error::StoreError;
 pub use events::EventRecord;
 pub use idempotency::{IdempotencyOutcome, RequestKey, StoredResponse};
 pub use intake::{IntakeEntry, Sender};
+pub use metric_days::MetricDays;
 pub use metrics_report::{
-    percentile, ApprovalGroup, Approvals, ConflictDay, HoldGroup, Holding, HourCount, MeetingDay,
-    OutcomeDay, Span, Wait, WonVolume,
+    percentile, Approvals, Asked, ConflictDay, Figures, Holding, HourCount, MeetingDay, OutcomeDay,
+    Span, WonVolume,
 };
 pub use notify::{DeliveryChannel, Failure, NewNotification, Notification, Outgoing, SlackChannel};
 pub use partners::{NewPartner, PartnerChannels, PartnerUser};

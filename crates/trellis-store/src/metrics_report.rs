@@ -2,29 +2,73 @@
 //! approval rates, conflicts, outcomes, response times and the protection
 //! windows open now. (Tier metric records are another thing: `tiers/`.)
 //!
-//! Each figure is one grouped statement over the period of one timestamp,
-//! answered from an index led by that timestamp (migration 0013), so the
-//! cost follows the rows in the period, never the whole table. Time series
-//! come back by UTC day; the page folds days into weeks or months.
+//! The figures are sums of per-day parts that [`crate::MetricDays`] keeps;
+//! this module names what a page asks for and what it gets, and assembles
+//! the figures from the summed parts. Time series come by UTC day; the
+//! page folds days into weeks or months.
 
-use crate::conflicts::BY_STAFF;
-use crate::db::Store;
-use crate::error::Result;
-use crate::rows::{micros, RowExt as _};
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
-use sqlx::Any;
-use time::{Duration, OffsetDateTime};
+use crate::metric_days::{Part, Tally};
+use std::collections::HashMap;
+use time::{Date, Duration, OffsetDateTime};
+use trellis_domain::ids::PartnerId;
+use trellis_domain::partner::Partner;
 
-/// Microseconds in a day and in an hour, as stored timestamps count them.
-const DAY: i64 = 86_400_000_000;
-const HOUR: i64 = 3_600_000_000;
-
-/// A stretch of time, from `from` up to (not including) `to`.
+/// Whole UTC days, `first` to `last`, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
-    pub from: OffsetDateTime,
-    pub to: OffsetDateTime,
+    pub first: Date,
+    pub last: Date,
+}
+
+impl Span {
+    /// The days as days since the Unix epoch, `[from, to)`; none when
+    /// `last` comes before `first`.
+    pub(crate) fn days(self) -> (i64, i64) {
+        let epoch = OffsetDateTime::UNIX_EPOCH.date().to_julian_day();
+        let day = |date: Date| i64::from(date.to_julian_day() - epoch);
+        let from = day(self.first);
+        (from, (day(self.last) + 1).max(from))
+    }
+}
+
+/// What the metrics page asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked {
+    pub span: Span,
+    /// Holds run, and approvals are still inside their SLA, as of `now`.
+    pub now: OffsetDateTime,
+    /// The program's time from approval to a first meeting.
+    pub meeting_sla: Duration,
+    /// Partners, segments and groups of holds shown at most, largest first.
+    pub top: usize,
+}
+
+/// Every figure of the metrics page over one period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figures {
+    /// Approvals by day, with how many met their first meeting within the
+    /// SLA and how many still may.
+    pub meetings: Vec<MeetingDay>,
+    /// Registrations submitted in the period by the partners and segments
+    /// that submitted most, with how many were approved and declined.
+    pub approvals_by_partner: Vec<Approvals>,
+    pub approvals_by_segment: Vec<Approvals>,
+    /// Conflicts opened in the period by day, by how they stand now.
+    pub conflicts: Vec<ConflictDay>,
+    /// Approved registrations won or lost in the period, by day.
+    pub outcomes: Vec<OutcomeDay>,
+    /// Approved registrations won in the period, by currency.
+    pub won_volume: Vec<WonVolume>,
+    /// How long the registrations submitted in the period waited for a
+    /// first response and for approval, in whole hours, sorted by hours;
+    /// those still waiting are not in it.
+    pub first_response: Vec<HourCount>,
+    pub approval_wait: Vec<HourCount>,
+    /// Approved registrations whose hold is still running, the largest
+    /// groups first.
+    pub holds_by_region: Vec<Holding>,
+    pub holds_by_segment: Vec<Holding>,
+    pub holds_by_product: Vec<Holding>,
 }
 
 /// Registrations approved on one day (days since the Unix epoch, UTC).
@@ -46,13 +90,6 @@ pub struct Approvals {
     pub submitted: i64,
     pub approved: i64,
     pub declined: i64,
-}
-
-/// How approvals are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApprovalGroup {
-    Partner,
-    Segment,
 }
 
 /// Conflicts opened on one day, by how they stand now.
@@ -84,27 +121,11 @@ pub struct WonVolume {
     pub minor: i64,
 }
 
-/// Which wait a response-time histogram measures from submission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wait {
-    /// To the first decision or question.
-    FirstResponse,
-    Approval,
-}
-
 /// How many registrations waited `hours` whole hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HourCount {
     pub hours: i64,
     pub count: i64,
-}
-
-/// How open protection windows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldGroup {
-    Region,
-    Segment,
-    Product,
 }
 
 /// Open protection windows in one region, segment or product.
@@ -130,208 +151,91 @@ pub fn percentile(histogram: &[HourCount], percent: i64) -> Option<i64> {
     })
 }
 
-/// Counts of the submitted registrations of a group; the caller adds the
-/// grouping column and its order.
-const APPROVAL_COUNTS: &str = "COUNT(*) AS submitted, \
-     SUM(CASE WHEN approved_at IS NOT NULL THEN 1 ELSE 0 END) AS approved, \
-     SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END) AS declined \
-     FROM registrations WHERE submitted_at >= $1 AND submitted_at < $2";
-
-impl Store {
-    /// Approvals of `span` by day, with how many met their first meeting
-    /// within `sla` and how many still may.
-    pub async fn meeting_sla_days(
-        &self,
-        span: Span,
-        sla: Duration,
-        now: OffsetDateTime,
-    ) -> Result<Vec<MeetingDay>> {
-        let sql = format!(
-            "SELECT approved_at / {DAY} AS d, COUNT(*) AS approved, \
-             SUM(CASE WHEN first_meeting_at <= approved_at + $3 THEN 1 ELSE 0 END) AS met, \
-             SUM(CASE WHEN first_meeting_at IS NULL AND approved_at + $3 > $4 THEN 1 ELSE 0 END) AS waiting \
-             FROM registrations WHERE approved_at >= $1 AND approved_at < $2 GROUP BY d ORDER BY d"
-        );
-        let rows = over(&sql, span)
-            .bind(micros(OffsetDateTime::UNIX_EPOCH + sla))
-            .bind(micros(now))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(MeetingDay {
-                    day: row.int("d")?,
-                    approved: row.int("approved")?,
-                    met: row.int("met")?,
-                    waiting: row.int("waiting")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Registrations submitted in `span` by the `limit` partners or segments
-    /// that submitted most, with how many were approved and declined.
-    pub async fn approvals(
-        &self,
-        span: Span,
-        group: ApprovalGroup,
-        limit: i64,
-    ) -> Result<Vec<Approvals>> {
-        // Grouping by `partner_id + 0` keeps SQLite from walking the whole
-        // partner index for its order instead of the period's entries.
-        let sql = match group {
-            ApprovalGroup::Partner => format!(
-                "SELECT p.name AS label, t.submitted, t.approved, t.declined FROM \
-                 (SELECT partner_id + 0 AS partner, {APPROVAL_COUNTS} GROUP BY partner \
-                  ORDER BY submitted DESC, partner LIMIT $3) t \
-                 JOIN partners p ON p.id = t.partner ORDER BY t.submitted DESC, t.partner"
-            ),
-            ApprovalGroup::Segment => format!(
-                "SELECT segment AS label, {APPROVAL_COUNTS} GROUP BY segment \
-                 ORDER BY submitted DESC, COALESCE(segment, '') LIMIT $3"
-            ),
+impl Figures {
+    /// The figures from the period's summed parts; `partners` names the
+    /// partners that submitted most (one gone from the table drops out).
+    pub(crate) fn assemble(
+        tally: &Tally,
+        partners: &HashMap<PartnerId, Partner>,
+        top: usize,
+    ) -> Figures {
+        let approvals = |label, [submitted, approved, declined]: [i64; 3]| Approvals {
+            label,
+            submitted,
+            approved,
+            declined,
         };
-        let rows = over(&sql, span).bind(limit).fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Approvals {
-                    label: row.opt_text("label")?,
-                    submitted: row.int("submitted")?,
-                    approved: row.int("approved")?,
-                    declined: row.int("declined")?,
+        let name = |id| Some(partners.get(&PartnerId(id))?.name.clone());
+        let hours = |part| {
+            let groups = tally.sorted(part).into_iter();
+            groups
+                .filter_map(|(key, [count, ..])| {
+                    Some(HourCount {
+                        hours: key.number()?,
+                        count,
+                    })
                 })
-            })
-            .collect()
-    }
-
-    /// Conflicts opened in `span` by day: settled by the policy, resolved
-    /// by staff, or still open.
-    pub async fn conflict_days(&self, span: Span) -> Result<Vec<ConflictDay>> {
-        let sql = format!(
-            "SELECT opened_at / {DAY} AS d, \
-             SUM(CASE WHEN status <> 'open' AND COALESCE(reason, '') NOT LIKE $3 THEN 1 ELSE 0 END) AS by_rule, \
-             SUM(CASE WHEN status <> 'open' AND reason LIKE $3 THEN 1 ELSE 0 END) AS by_hand, \
-             SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_now \
-             FROM conflicts WHERE opened_at >= $1 AND opened_at < $2 GROUP BY d ORDER BY d"
-        );
-        let rows = over(&sql, span)
-            .bind(format!("{BY_STAFF}%"))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ConflictDay {
-                    day: row.int("d")?,
-                    by_rule: row.int("by_rule")?,
-                    by_hand: row.int("by_hand")?,
-                    open: row.int("open_now")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Approved registrations won or lost in `span`, by day.
-    pub async fn outcome_days(&self, span: Span) -> Result<Vec<OutcomeDay>> {
-        let sql = format!(
-            "SELECT closed_at / {DAY} AS d, \
-             SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS won, \
-             SUM(CASE WHEN status = 'lost' THEN 1 ELSE 0 END) AS lost \
-             FROM registrations WHERE closed_at >= $1 AND closed_at < $2 \
-             AND approved_at IS NOT NULL AND status IN ('won', 'lost') GROUP BY d ORDER BY d"
-        );
-        let rows = over(&sql, span).fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OutcomeDay {
-                    day: row.int("d")?,
-                    won: row.int("won")?,
-                    lost: row.int("lost")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Approved registrations won in `span`: how many and how much, by
-    /// currency.
-    pub async fn won_volume(&self, span: Span) -> Result<Vec<WonVolume>> {
-        let sql = "SELECT won_currency, COUNT(*) AS won, CAST(SUM(won_amount) AS BIGINT) AS minor \
-             FROM registrations WHERE closed_at >= $1 AND closed_at < $2 \
-             AND approved_at IS NOT NULL AND status = 'won' \
-             GROUP BY won_currency ORDER BY COALESCE(won_currency, '')";
-        let rows = over(sql, span).fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(WonVolume {
-                    currency: row.opt_text("won_currency")?,
-                    won: row.int("won")?,
-                    minor: row.opt_int("minor")?.unwrap_or(0),
-                })
-            })
-            .collect()
-    }
-
-    /// How long the registrations submitted in `span` waited for `wait`, in
-    /// whole hours, as a histogram sorted by hours; those still waiting
-    /// are not in it.
-    pub async fn wait_hours(&self, span: Span, wait: Wait) -> Result<Vec<HourCount>> {
-        let until = match wait {
-            Wait::FirstResponse => "first_response_at",
-            Wait::Approval => "approved_at",
+                .collect()
         };
-        let sql = format!(
-            "SELECT ({until} - submitted_at) / {HOUR} AS h, COUNT(*) AS n FROM registrations \
-             WHERE submitted_at >= $1 AND submitted_at < $2 AND {until} IS NOT NULL GROUP BY h ORDER BY h"
-        );
-        let rows = over(&sql, span).fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(HourCount {
-                    hours: row.int("h")?,
-                    count: row.int("n")?,
+        let holds = |part| {
+            let groups = tally.ranked(part, top).into_iter();
+            groups
+                .map(|(key, [count, ..])| Holding {
+                    label: key.label(),
+                    count,
                 })
-            })
-            .collect()
-    }
-
-    /// Approved registrations whose hold is still running at `now`, counted
-    /// by `group`, the `limit` largest groups first.
-    pub async fn holdings(
-        &self,
-        now: OffsetDateTime,
-        group: HoldGroup,
-        limit: i64,
-    ) -> Result<Vec<Holding>> {
-        let column = match group {
-            HoldGroup::Region => "region",
-            HoldGroup::Segment => "segment",
-            HoldGroup::Product => "product",
+                .collect()
         };
-        let sql = format!(
-            "SELECT {column} AS label, COUNT(*) AS n FROM registrations \
-             WHERE status = 'approved' AND hold_until > $1 \
-             GROUP BY {column} ORDER BY n DESC, COALESCE({column}, '') LIMIT $2"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(micros(now))
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Holding {
-                    label: row.opt_text("label")?,
-                    count: row.int("n")?,
+        Figures {
+            meetings: meetings(tally),
+            approvals_by_partner: (tally.ranked(Part::ByPartner, top).into_iter())
+                .filter_map(|(key, counts)| Some(approvals(Some(name(key.number()?)?), counts)))
+                .collect(),
+            approvals_by_segment: (tally.ranked(Part::BySegment, top).into_iter())
+                .map(|(key, counts)| approvals(key.label(), counts))
+                .collect(),
+            conflicts: (tally.days(Part::Conflicts))
+                .map(|(day, [by_rule, by_hand, open])| ConflictDay {
+                    day,
+                    by_rule,
+                    by_hand,
+                    open,
                 })
-            })
-            .collect()
+                .collect(),
+            outcomes: (tally.days(Part::Outcomes))
+                .map(|(day, [won, lost, _])| OutcomeDay { day, won, lost })
+                .collect(),
+            won_volume: (tally.sorted(Part::WonVolume).into_iter())
+                .map(|(key, [won, minor, _])| WonVolume {
+                    currency: key.label(),
+                    won,
+                    minor,
+                })
+                .collect(),
+            first_response: hours(Part::FirstResponse),
+            approval_wait: hours(Part::ApprovalWait),
+            holds_by_region: holds(Part::HoldsByRegion),
+            holds_by_segment: holds(Part::HoldsBySegment),
+            holds_by_product: holds(Part::HoldsByProduct),
+        }
     }
 }
 
-/// `sql` with the period bound as `$1` and `$2`, as every figure starts.
-fn over(sql: &str, span: Span) -> Query<'_, Any, AnyArguments<'_>> {
-    sqlx::query(sql)
-        .bind(micros(span.from))
-        .bind(micros(span.to))
+/// Each day's approvals, with those of them still inside the SLA.
+fn meetings(tally: &Tally) -> Vec<MeetingDay> {
+    let waiting: HashMap<i64, i64> = tally
+        .days(Part::Waiting)
+        .map(|(d, [n, ..])| (d, n))
+        .collect();
+    tally
+        .days(Part::Meetings)
+        .map(|(day, [approved, met, _])| MeetingDay {
+            day,
+            approved,
+            met,
+            waiting: waiting.get(&day).copied().unwrap_or(0),
+        })
+        .collect()
 }
 
 #[cfg(test)]

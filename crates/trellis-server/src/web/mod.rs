@@ -24,6 +24,7 @@ use axum::Router;
 use trellis_domain::ids::CaseNumber;
 
 pub use register::{limiter as form_limiter, FormLimiter};
+pub(crate) use staff::warm_metrics;
 
 pub fn router() -> Router<AppState> {
     Router::new()

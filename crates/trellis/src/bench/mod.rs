@@ -7,6 +7,7 @@ mod companies;
 mod crm_sync;
 mod csv_import;
 mod dedupe;
+mod page_changes;
 mod pages;
 mod registrations;
 mod review;

@@ -4,6 +4,7 @@
 //! cost of an answer that reads nothing). A page is added in one line of
 //! [`PAGES`].
 
+use super::page_changes::Changes;
 use super::stats::{ms, print_table, print_targets, thousands, Run, Target};
 use super::BenchDbArgs;
 use anyhow::{bail, Context};
@@ -38,8 +39,9 @@ pub struct Args {
 enum Reader {
     Anyone,
     Staff,
-    /// Staff, each time just after something changed (an event appended),
-    /// so nothing computed before may be reused.
+    /// Staff, each time just after a real change to a registration
+    /// (`page_changes.rs`), so the figures kept per day must find the days
+    /// it touched and count them again.
     StaffAfterChange,
     Partner,
 }
@@ -110,11 +112,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     let cookies = sign_in(&db.store, now).await?;
     let ids = Ids::find(&db.store, &program, now).await?;
+    let changes = 2 * (args.repeats + 3);
+    let changes = Changes::pick(&db.reference, &db.store, &program, ids.partner, changes).await?;
     let state = AppState::new(db.store.clone(), program, Clock::system());
     let server =
         trellis_server::start(state, "127.0.0.1:0".parse()?, Duration::from_secs(3600)).await?;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
+    // Right after the start, while the server counts the figures per day.
+    let first = Page {
+        path: "/staff/metrics?period=365d",
+        cookie: Some(&cookies.staff),
+        change: None,
+    };
+    let first = answer(&client, &base, &first).await?;
     let health = Page {
         path: "/healthz",
         cookie: None,
@@ -128,7 +139,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Reader::Staff | Reader::StaffAfterChange => Some(cookies.staff.as_str()),
             Reader::Partner => Some(cookies.partner.as_str()),
         };
-        let change = matches!(reader, Reader::StaffAfterChange).then_some(&db.reference);
+        let change = matches!(reader, Reader::StaffAfterChange).then_some(&changes);
         let page = Page {
             path: &ids.fill(path),
             cookie,
@@ -138,6 +149,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     server.task.abort();
     print_table(&runs.iter().collect::<Vec<_>>());
+    println!(
+        "  the first GET /staff/metrics?period=365d after the start, while the figures are counted: {} ms",
+        ms(first)
+    );
     let bound = match args.registrations {
         None => DEMO_TARGET,
         Some(_) => TARGET,
@@ -169,9 +184,9 @@ fn slowest(what: &str, runs: &[&Run], bound: Duration) -> anyhow::Result<Target>
 struct Page<'a> {
     path: &'a str,
     cookie: Option<&'a str>,
-    /// Where to append an event before each answer, when timing the page
+    /// The changes to make, one before each answer, when timing the page
     /// just after a change.
-    change: Option<&'a SqlitePool>,
+    change: Option<&'a Changes>,
 }
 
 /// Times `repeats` answers to the page one after another, after a few
@@ -184,24 +199,12 @@ async fn time(
 ) -> anyhow::Result<Run> {
     let mut latencies = Vec::with_capacity(repeats);
     for round in 0..repeats + 3 {
-        if let Some(pool) = page.change {
-            sqlx::query("INSERT INTO events (at, actor, kind, why, data) VALUES (0, 'system', 'bench', 'a change', '{}')")
-                .execute(pool)
-                .await?;
+        if let Some(changes) = page.change {
+            changes.make().await?;
         }
-        let mut request = client.get(format!("{base}{}", page.path));
-        if let Some(cookie) = page.cookie {
-            request = request.header(COOKIE, cookie);
-        }
-        let started = Instant::now();
-        let response = request.send().await?;
-        let status = response.status();
-        response.bytes().await?;
-        if status != reqwest::StatusCode::OK {
-            bail!("GET {} answered {status}", page.path);
-        }
+        let took = answer(client, base, page).await?;
         if round >= 3 {
-            latencies.push(started.elapsed());
+            latencies.push(took);
         }
     }
     let label = match page.change {
@@ -211,10 +214,26 @@ async fn time(
     Ok(Run::sequential(label, latencies))
 }
 
+/// How long one answer to the page takes; it must be a 200.
+async fn answer(client: &reqwest::Client, base: &str, page: &Page<'_>) -> anyhow::Result<Duration> {
+    let mut request = client.get(format!("{base}{}", page.path));
+    if let Some(cookie) = page.cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    let started = Instant::now();
+    let response = request.send().await?;
+    let status = response.status();
+    response.bytes().await?;
+    if status != reqwest::StatusCode::OK {
+        bail!("GET {} answered {status}", page.path);
+    }
+    Ok(started.elapsed())
+}
+
 /// What the pages with an id in their path are opened for.
 struct Ids {
     case: String,
-    partner: i64,
+    partner: PartnerId,
     review: i64,
 }
 
@@ -245,14 +264,14 @@ impl Ids {
         };
         Ok(Ids {
             case: case.case_number().to_string(),
-            partner: partner.0,
+            partner,
             review,
         })
     }
 
     fn fill(&self, path: &str) -> String {
         path.replace("{case}", &self.case)
-            .replace("{partner}", &self.partner.to_string())
+            .replace("{partner}", &self.partner.0.to_string())
             .replace("{review}", &self.review.to_string())
     }
 }

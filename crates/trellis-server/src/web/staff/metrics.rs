@@ -2,8 +2,8 @@
 //! chart with its figures beside it, and `GET /staff/metrics/{name}.csv`:
 //! one metric's figures as a spreadsheet file.
 
-use super::periods::Period;
-use super::reports::{Metric, Report, Table};
+use super::periods::{Buckets, Period};
+use super::reports::{Metric, Report, Table, TOP};
 use super::{Frame, Section, StaffSignedIn};
 use crate::web::render;
 use crate::AppState;
@@ -11,12 +11,10 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use trellis_store::StoreError;
+use time::Duration;
+use trellis_store::{Asked, Figures, StoreError};
 
 #[derive(Deserialize)]
 pub struct Choice {
@@ -45,12 +43,11 @@ struct MetricsPage {
     period: Period,
     periods: [Period; 4],
     problem: Option<String>,
-    reports: Arc<Vec<Report>>,
+    reports: [Report; 10],
 }
 
 pub async fn page(
     State(state): State<AppState>,
-    Extension(computed): Extension<Arc<Computed>>,
     signed_in: StaffSignedIn,
     jar: CookieJar,
     Query(choice): Query<Choice>,
@@ -59,8 +56,8 @@ pub async fn page(
         Ok(chosen) => (chosen, None),
         Err(problem) => (Period::DEFAULT, Some(problem)),
     };
-    let reports = match reports(&state, &computed, chosen).await {
-        Ok(reports) => reports,
+    let reports = match count(&state, chosen).await {
+        Ok(counted) => Metric::ALL.map(|metric| counted.report(metric)),
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     };
     let (jar, frame) = Frame::new(&state, jar, &signed_in, Section::Metrics);
@@ -78,60 +75,50 @@ pub async fn page(
     (jar, render(status, &page, None)).into_response()
 }
 
-/// Figures already computed, per period, with what they were computed at:
-/// the event log's version (every change appends an event) and the minute
-/// (holds run out with time). While both stand the figures are exactly what
-/// computing them again would give, so a page opened again, or by a
-/// colleague, is answered from memory. Each process keeps its own.
-#[derive(Default)]
-pub struct Computed(Mutex<HashMap<Period, (Stamp, Reports)>>);
-
-/// What figures were computed at: the event log's version and the minute.
-type Stamp = (i64, i64);
-
-/// Every metric's figures for one period, shared by the pages showing them.
-type Reports = Arc<Vec<Report>>;
-
-pub fn computed() -> Arc<Computed> {
-    Arc::new(Computed::default())
+/// A period's figures as of now, with what drawing them needs.
+struct Counted {
+    figures: Figures,
+    buckets: Buckets,
+    sla_days: u32,
 }
 
-/// Every metric over `period`: the kept figures when nothing changed
-/// since, else computed afresh, the metrics side by side.
-async fn reports(
-    state: &AppState,
-    computed: &Computed,
-    period: Period,
-) -> Result<Arc<Vec<Report>>, StoreError> {
+impl Counted {
+    fn report(&self, metric: Metric) -> Report {
+        metric.report(&self.figures, &self.buckets, self.sla_days)
+    }
+}
+
+/// The figures over `period` as of now, from the parts this process keeps
+/// per day (`trellis_store::MetricDays`): a change costs only the days it
+/// touched, and nothing shown is ever out of date.
+async fn count(state: &AppState, period: Period) -> Result<Counted, StoreError> {
     let now = state.clock.now();
-    let stamp = (
-        state.store.change_version().await?,
-        now.unix_timestamp() / 60,
-    );
-    let kept = computed
-        .0
-        .lock()
-        .ok()
-        .and_then(|kept| kept.get(&period).cloned());
-    if let Some((_, reports)) = kept.filter(|(at, _)| *at == stamp) {
-        return Ok(reports);
+    let sla_days = state.program.registration.meeting_sla_days;
+    let asked = Asked {
+        span: period.span(now),
+        now,
+        meeting_sla: Duration::days(sla_days.into()),
+        top: TOP,
+    };
+    Ok(Counted {
+        figures: state.metric_days.figures(&state.store, &asked).await?,
+        buckets: period.buckets(now),
+        sla_days,
+    })
+}
+
+/// Counts the longest period's figures once, in the background after a
+/// start, so that the first page opened answers from memory (every other
+/// period lies within it).
+pub async fn warm(state: AppState) {
+    let started = std::time::Instant::now();
+    match count(&state, Period::Last365).await {
+        Ok(_) => tracing::info!(
+            ms = started.elapsed().as_millis(),
+            "metrics counted per day"
+        ),
+        Err(e) => tracing::warn!(error = %e, "counting the metrics per day failed"),
     }
-    let mut running = tokio::task::JoinSet::new();
-    for (at, metric) in Metric::ALL.into_iter().enumerate() {
-        let state = state.clone();
-        running.spawn(async move { (at, metric.report(&state, period, now).await) });
-    }
-    let mut reports: Vec<Option<Report>> = Metric::ALL.iter().map(|_| None).collect();
-    while let Some(done) = running.join_next().await {
-        let (at, report) =
-            done.map_err(|e| StoreError::Corrupt(format!("a metric failed: {e}")))?;
-        reports[at] = Some(report?);
-    }
-    let reports = Arc::new(reports.into_iter().flatten().collect::<Vec<_>>());
-    if let Ok(mut kept) = computed.0.lock() {
-        kept.insert(period, (stamp, reports.clone()));
-    }
-    Ok(reports)
 }
 
 /// A CSV answer the browser saves, or a plain-text refusal.
@@ -148,8 +135,8 @@ pub async fn csv(
         Ok(chosen) => chosen,
         Err(problem) => return (StatusCode::UNPROCESSABLE_ENTITY, problem).into_response(),
     };
-    let report = match metric.report(&state, chosen, state.clock.now()).await {
-        Ok(report) => report,
+    let report = match count(&state, chosen).await {
+        Ok(counted) => counted.report(metric),
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     };
     let body = match write_csv(&report.table) {

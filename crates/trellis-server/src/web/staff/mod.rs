@@ -33,6 +33,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 
 pub use frame::{Frame, Section};
+pub use metrics::warm as warm_metrics;
 pub use session::StaffSignedIn;
 
 pub fn router() -> Router<AppState> {
@@ -65,5 +66,4 @@ pub fn router() -> Router<AppState> {
         .route("/staff/metrics", get(metrics::page))
         .route("/staff/metrics/{file}", get(metrics::csv))
         .layer(Extension(sign_in::Limiters::new()))
-        .layer(Extension(metrics::computed()))
 }

@@ -3,7 +3,7 @@
 //! by the server's clock, so the store's per-day figures fold into buckets
 //! exactly.
 
-use time::{Date, Duration, Month, OffsetDateTime, Time};
+use time::{Date, Duration, Month, OffsetDateTime};
 use trellis_store::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,8 +47,7 @@ impl Period {
         Period::ALL.into_iter().find(|p| p.param() == param)
     }
 
-    /// The days the period covers at `now`: from its first day's start to
-    /// the end of today.
+    /// The days the period covers at `now`: from its first day to today.
     pub fn span(self, now: OffsetDateTime) -> Span {
         let today = now.date();
         let first = match self {
@@ -57,27 +56,18 @@ impl Period {
             Period::Last365 => today - Duration::days(364),
             Period::Quarter => quarter_start(today),
         };
-        Span {
-            from: midnight(first),
-            to: midnight(today) + Duration::days(1),
-        }
+        Span { first, last: today }
     }
 
     /// The buckets its time series are shown in: weeks, or months for a
     /// year.
     pub fn buckets(self, now: OffsetDateTime) -> Buckets {
-        let span = self.span(now);
-        let first = span.from.date();
-        let last = now.date();
+        let Span { first, last } = self.span(now);
         match self {
             Period::Last365 => Buckets::months(first, last),
             _ => Buckets::weeks(first, last),
         }
     }
-}
-
-fn midnight(day: Date) -> OffsetDateTime {
-    day.with_time(Time::MIDNIGHT).assume_utc()
 }
 
 fn quarter_start(day: Date) -> Date {
@@ -189,17 +179,11 @@ mod tests {
     #[test]
     fn periods_are_whole_days_ending_today() {
         let span = Period::Last30.span(NOW);
-        assert_eq!(span.from, datetime!(2026-01-12 0:00 UTC));
-        assert_eq!(span.to, datetime!(2026-02-11 0:00 UTC));
-        assert_eq!(
-            Period::Quarter.span(NOW).from,
-            datetime!(2026-01-01 0:00 UTC)
-        );
+        assert_eq!(span.first, date!(2026 - 01 - 12));
+        assert_eq!(span.last, date!(2026 - 02 - 10));
+        assert_eq!(Period::Quarter.span(NOW).first, date!(2026 - 01 - 01));
         let august = datetime!(2026-08-31 23:00 UTC);
-        assert_eq!(
-            Period::Quarter.span(august).from,
-            datetime!(2026-07-01 0:00 UTC)
-        );
+        assert_eq!(Period::Quarter.span(august).first, date!(2026 - 07 - 01));
         assert_eq!(Period::parse("365d"), Some(Period::Last365));
         assert_eq!(Period::parse("forever"), None);
     }

@@ -1,19 +1,19 @@
 //! The registration metrics the workspace shows, each as a chart and the
 //! table behind it; the same table is what its CSV file holds. The store
-//! counts (`metrics_report.rs`); this module only folds days into weeks or
-//! months and turns counts into rates, in integer arithmetic.
+//! counts (`metrics_report.rs`, from parts kept per day); this module only
+//! folds days into weeks or months and turns counts into rates, in integer
+//! arithmetic.
 
 use super::charts::{bar_chart, column_chart, Bar, Drawing, Series};
-use super::periods::{Buckets, Period};
-use crate::AppState;
-use time::{Duration, OffsetDateTime};
+use super::periods::Buckets;
 use trellis_domain::values::{Currency, Money};
 use trellis_store::{
-    percentile, ApprovalGroup, Approvals, HoldGroup, HourCount, Span, StoreError, Wait, WonVolume,
+    percentile, Approvals, ConflictDay, Figures, Holding, HourCount, MeetingDay, OutcomeDay,
+    WonVolume,
 };
 
 /// Partners, segments and groups of holds shown at most, largest first.
-const TOP: i64 = 10;
+pub const TOP: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
@@ -64,26 +64,21 @@ impl Metric {
         Metric::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    /// The metric over `period` as of `now`.
-    pub async fn report(
-        self,
-        state: &AppState,
-        period: Period,
-        now: OffsetDateTime,
-    ) -> Result<Report, StoreError> {
-        let span = period.span(now);
-        let buckets = || period.buckets(now);
+    /// The metric drawn from a period's figures, its time series in
+    /// `buckets`; `sla_days` is the program's meeting SLA.
+    pub fn report(self, figures: &Figures, buckets: &Buckets, sla_days: u32) -> Report {
+        let f = figures;
         match self {
-            Metric::Meetings => meetings(state, span, &buckets(), now).await,
-            Metric::ApprovalByPartner => approvals(state, span, ApprovalGroup::Partner).await,
-            Metric::ApprovalBySegment => approvals(state, span, ApprovalGroup::Segment).await,
-            Metric::Conflicts => conflicts(state, span, &buckets()).await,
-            Metric::Outcomes => outcomes(state, span, &buckets()).await,
-            Metric::WonVolume => won_volume(state, span).await,
-            Metric::ResponseTimes => response_times(state, span).await,
-            Metric::HoldsByRegion => holds(state, now, HoldGroup::Region).await,
-            Metric::HoldsBySegment => holds(state, now, HoldGroup::Segment).await,
-            Metric::HoldsByProduct => holds(state, now, HoldGroup::Product).await,
+            Metric::Meetings => meetings(&f.meetings, buckets, sla_days),
+            Metric::ApprovalByPartner => approvals(&f.approvals_by_partner, self, "Partner"),
+            Metric::ApprovalBySegment => approvals(&f.approvals_by_segment, self, "Segment"),
+            Metric::Conflicts => conflicts(&f.conflicts, buckets),
+            Metric::Outcomes => outcomes(&f.outcomes, buckets),
+            Metric::WonVolume => won_volume(&f.won_volume),
+            Metric::ResponseTimes => response_times(&f.first_response, &f.approval_wait),
+            Metric::HoldsByRegion => holds(&f.holds_by_region, self, "Region"),
+            Metric::HoldsBySegment => holds(&f.holds_by_segment, self, "Segment"),
+            Metric::HoldsByProduct => holds(&f.holds_by_product, self, "Product"),
         }
     }
 }
@@ -174,17 +169,7 @@ fn totals<const N: usize>(sums: &[[i64; N]]) -> [i64; N] {
     })
 }
 
-async fn meetings(
-    state: &AppState,
-    span: Span,
-    buckets: &Buckets,
-    now: OffsetDateTime,
-) -> Result<Report, StoreError> {
-    let sla = state.program.registration.meeting_sla_days;
-    let days = state
-        .store
-        .meeting_sla_days(span, Duration::days(sla.into()), now)
-        .await?;
+fn meetings(days: &[MeetingDay], buckets: &Buckets, sla: u32) -> Report {
     let sums = buckets.fold(days.iter().map(|d| (d.day, [d.approved, d.met, d.waiting])));
     // Approvals still inside their SLA have neither met nor missed it.
     let rate = |[approved, met, waiting]: &[i64; 3]| percent(*met, approved - waiting);
@@ -211,20 +196,11 @@ async fn meetings(
     }];
     let title = format!("First meeting within {sla} days of approval");
     let drawn = Drawn::Columns(buckets.short.clone(), series, "%");
-    Ok(Report::new(Metric::Meetings, title, summary, table, drawn))
+    Report::new(Metric::Meetings, title, summary, table, drawn)
 }
 
-async fn approvals(
-    state: &AppState,
-    span: Span,
-    group: ApprovalGroup,
-) -> Result<Report, StoreError> {
-    let rows = state.store.approvals(span, group, TOP).await?;
+fn approvals(rows: &[Approvals], metric: Metric, by: &str) -> Report {
     let rate = |a: &Approvals| percent(a.approved, a.approved + a.declined);
-    let (metric, by) = match group {
-        ApprovalGroup::Partner => (Metric::ApprovalByPartner, "Partner"),
-        ApprovalGroup::Segment => (Metric::ApprovalBySegment, "Segment"),
-    };
     let table = Table {
         columns: headings(&[by, "Submitted", "Approved", "Declined", "Approval rate"]),
         rows: rows
@@ -253,17 +229,10 @@ async fn approvals(
         "Share of decided registrations approved, for the {TOP} {}s that submitted most in the period.",
         by.to_lowercase()
     );
-    Ok(Report::new(
-        metric,
-        title,
-        summary,
-        table,
-        Drawn::Bars(bars),
-    ))
+    Report::new(metric, title, summary, table, Drawn::Bars(bars))
 }
 
-async fn conflicts(state: &AppState, span: Span, buckets: &Buckets) -> Result<Report, StoreError> {
-    let days = state.store.conflict_days(span).await?;
+fn conflicts(days: &[ConflictDay], buckets: &Buckets) -> Report {
     let sums = buckets.fold(days.iter().map(|d| (d.day, [d.by_rule, d.by_hand, d.open])));
     let table = Table {
         columns: headings(&["Opened in", "Settled by rule", "Resolved by staff", "Open"]),
@@ -283,11 +252,10 @@ async fn conflicts(state: &AppState, span: Span, buckets: &Buckets) -> Result<Re
         .collect();
     let title = "Conflicts avoided and unresolved".to_owned();
     let drawn = Drawn::Columns(buckets.short.clone(), series, "");
-    Ok(Report::new(Metric::Conflicts, title, summary, table, drawn))
+    Report::new(Metric::Conflicts, title, summary, table, drawn)
 }
 
-async fn outcomes(state: &AppState, span: Span, buckets: &Buckets) -> Result<Report, StoreError> {
-    let days = state.store.outcome_days(span).await?;
+fn outcomes(days: &[OutcomeDay], buckets: &Buckets) -> Report {
     let sums = buckets.fold(days.iter().map(|d| (d.day, [d.won, d.lost])));
     let rate = |[won, lost]: &[i64; 2]| percent(*won, won + lost);
     let table = Table {
@@ -313,7 +281,7 @@ async fn outcomes(state: &AppState, span: Span, buckets: &Buckets) -> Result<Rep
     ];
     let title = "Win rate on approved registrations".to_owned();
     let drawn = Drawn::Columns(buckets.short.clone(), series, "");
-    Ok(Report::new(Metric::Outcomes, title, summary, table, drawn))
+    Report::new(Metric::Outcomes, title, summary, table, drawn)
 }
 
 /// A sum of minor units as the currency writes it ("12500.50"); the bare
@@ -333,8 +301,7 @@ fn amount(volume: &WonVolume) -> String {
     }
 }
 
-async fn won_volume(state: &AppState, span: Span) -> Result<Report, StoreError> {
-    let rows = state.store.won_volume(span).await?;
+fn won_volume(rows: &[WonVolume]) -> Report {
     let currency = |v: &WonVolume| {
         v.currency
             .clone()
@@ -365,19 +332,11 @@ async fn won_volume(state: &AppState, span: Span) -> Result<Report, StoreError> 
     let title = "Won volume on approved registrations".to_owned();
     let summary =
         "Approved registrations won in the period and their amounts, by currency.".to_owned();
-    Ok(Report::new(
-        Metric::WonVolume,
-        title,
-        summary,
-        table,
-        Drawn::Bars(bars),
-    ))
+    Report::new(Metric::WonVolume, title, summary, table, Drawn::Bars(bars))
 }
 
-async fn response_times(state: &AppState, span: Span) -> Result<Report, StoreError> {
-    let first = state.store.wait_hours(span, Wait::FirstResponse).await?;
-    let approval = state.store.wait_hours(span, Wait::Approval).await?;
-    let measures = [("First response", &first), ("Approval", &approval)];
+fn response_times(first: &[HourCount], approval: &[HourCount]) -> Report {
+    let measures = [("First response", first), ("Approval", approval)];
     let hours = |h: Option<i64>| h.map_or_else(|| "n/a".to_owned(), |h| h.to_string());
     let count = |waits: &[HourCount]| waits.iter().map(|h| h.count).sum::<i64>();
     let table = Table {
@@ -415,26 +374,11 @@ async fn response_times(state: &AppState, span: Span) -> Result<Report, StoreErr
     let title = "Time to first response and to approval".to_owned();
     let summary =
         "Whole hours from submission, for registrations submitted in the period.".to_owned();
-    Ok(Report::new(
-        Metric::ResponseTimes,
-        title,
-        summary,
-        table,
-        Drawn::Bars(bars),
-    ))
+    let drawn = Drawn::Bars(bars);
+    Report::new(Metric::ResponseTimes, title, summary, table, drawn)
 }
 
-async fn holds(
-    state: &AppState,
-    now: OffsetDateTime,
-    group: HoldGroup,
-) -> Result<Report, StoreError> {
-    let rows = state.store.holdings(now, group, TOP).await?;
-    let (metric, by) = match group {
-        HoldGroup::Region => (Metric::HoldsByRegion, "Region"),
-        HoldGroup::Segment => (Metric::HoldsBySegment, "Segment"),
-        HoldGroup::Product => (Metric::HoldsByProduct, "Product"),
-    };
+fn holds(rows: &[Holding], metric: Metric, by: &str) -> Report {
     let table = Table {
         columns: headings(&[by, "Active holds"]),
         rows: rows
@@ -453,13 +397,7 @@ async fn holds(
     let title = format!("Active protection windows by {}", by.to_lowercase());
     let summary =
         format!("Approved registrations whose hold runs today, for the {TOP} largest groups.");
-    Ok(Report::new(
-        metric,
-        title,
-        summary,
-        table,
-        Drawn::Bars(bars),
-    ))
+    Report::new(metric, title, summary, table, Drawn::Bars(bars))
 }
 
 #[cfg(test)]
