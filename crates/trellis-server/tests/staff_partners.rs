@@ -360,6 +360,17 @@ async fn an_appeal_is_decided_from_the_review_page_with_a_reason() {
             )
             .await;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let elsewhere = format!("/staff/reviews/{}/appeals/{appeal_id}/decision", id + 1);
+        let astray = staff
+            .post(
+                &elsewhere,
+                &[
+                    ("decision", "upheld"),
+                    ("reason", "Parent booking confirmed"),
+                ],
+            )
+            .await;
+        assert_eq!(astray.status(), StatusCode::NOT_FOUND, "{db:?}");
         assert!(app
             .store
             .events_of_kind("appeal_decided")

@@ -291,7 +291,7 @@ pub async fn decide(
     let now = state.clock.now();
     let appeal = state
         .store
-        .decide_appeal(id, upheld, reason.as_str(), &staff.actor(), now)
+        .decide_appeal(id, None, upheld, reason.as_str(), &staff.actor(), now)
         .await?;
     let partner = state.store.partner(appeal.partner_id).await?;
     let thresholds = applicable(&state.program.criteria, partner.kind)

@@ -104,10 +104,12 @@ impl Store {
     }
 
     /// Decides an open appeal. Upheld, the partner gets back the tier the
-    /// review took (and leaves grace); rejected, the decision stands.
+    /// review took (and leaves grace); rejected, the decision stands. With
+    /// `review`, an appeal against another review is not found.
     pub async fn decide_appeal(
         &self,
         id: i64,
+        review: Option<i64>,
         upheld: bool,
         reason: &str,
         actor: &Actor,
@@ -115,6 +117,9 @@ impl Store {
     ) -> Result<AppealRecord> {
         let mut tx = self.write().await?;
         let appeal = load(&mut tx, id).await?;
+        if review.is_some_and(|review| review != appeal.review_id) {
+            return Err(StoreError::NotFound("appeal"));
+        }
         if appeal.status != "open" {
             return Err(StoreError::conflict(format!(
                 "appeal {id} was already decided ({})",

@@ -285,6 +285,7 @@ pub async fn decide(
                 .store
                 .decide_appeal(
                     appeal,
+                    Some(id),
                     upheld,
                     reason.as_str(),
                     &signed_in.actor(),
