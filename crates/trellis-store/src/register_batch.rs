@@ -19,7 +19,8 @@ use crate::group_commit::{end_savepoint, savepoint, Ran};
 use crate::idempotency::{self, RequestKey};
 use crate::records::AccountRecord;
 use crate::registrations::{
-    account_created, insert_many, new_account, on_case, submitted_event, NewRow, Registered, ACTIVE,
+    account_created, company_keys, insert_many, new_account, on_case, submitted_event, NewRow,
+    Registered, ACTIVE,
 };
 use crate::rows::{placeholders, rows_per_statement, RowExt};
 use std::collections::{HashMap, HashSet};
@@ -175,9 +176,11 @@ impl Store {
         batch: &[Submission],
         keys: &[String],
     ) -> Result<Vec<Linked>> {
-        let mut locks: Vec<String> = keys.iter().map(|k| format!("name:{k}")).collect();
-        let domains = batch.iter().filter_map(|s| s.draft.domain.as_ref());
-        locks.extend(domains.map(|d| format!("domain:{}", d.as_str())));
+        let locks: Vec<String> = batch
+            .iter()
+            .zip(keys)
+            .flat_map(|(s, key)| company_keys(&s.draft, key))
+            .collect();
         self.lock_all(tx, &locks).await?;
         let lookups: Vec<(&str, Option<&WebDomain>)> = keys
             .iter()
@@ -344,10 +347,7 @@ fn contested(
     claimed: &HashSet<AccountId>,
 ) -> Vec<bool> {
     let marks = |at: usize| {
-        let mut marks = vec![format!("name:{}", keys[at])];
-        if let Some(domain) = &batch[at].draft.domain {
-            marks.push(format!("domain:{}", domain.as_str()));
-        }
+        let mut marks = company_keys(&batch[at].draft, &keys[at]);
         if let Some((account, _)) = &linked[at] {
             marks.push(format!("account:{}", account.id));
         }

@@ -252,10 +252,7 @@ impl Store {
     /// Serializes registrations that could create the same account: they
     /// share its domain or its normalized name.
     async fn lock_draft_keys(&self, tx: &mut Tx, draft: &Draft) -> Result<()> {
-        let mut locks = vec![format!("name:{}", draft.company_name.key())];
-        if let Some(domain) = &draft.domain {
-            locks.push(format!("domain:{}", domain.as_str()));
-        }
+        let locks = company_keys(draft, &draft.company_name.key());
         let locks: Vec<&str> = locks.iter().map(String::as_str).collect();
         self.lock_keys(tx, &locks).await
     }
@@ -332,6 +329,16 @@ async fn link_account(
     let account = accounts::insert(tx, &new_account(draft), now).await?;
     log.push(account_created(&account));
     Ok((account, None))
+}
+
+/// What identifies the company a draft names, given its name key: the
+/// keys that serialize writers and that tell drafts of one batch apart.
+pub(crate) fn company_keys(draft: &Draft, name_key: &str) -> Vec<String> {
+    let mut keys = vec![format!("name:{name_key}")];
+    if let Some(domain) = &draft.domain {
+        keys.push(format!("domain:{}", domain.as_str()));
+    }
+    keys
 }
 
 /// The account a registration's draft names, when none matched it.
