@@ -39,7 +39,7 @@ pub(crate) async fn open_or_join(
     }
     let claimed = case_list(competitors.iter().map(|c| c.id));
     if let Some(open) = open_conflict_of(tx, competitors).await? {
-        set_conflict(tx, new.id, open).await?;
+        set_conflict(tx, &[new.id], open).await?;
         let why = format!(
             "{} joined the channel conflict over this account with {claimed}",
             new.case_number()
@@ -65,8 +65,8 @@ pub(crate) async fn open_or_join(
     let mut claimants: Vec<&RegistrationRecord> = competitors.to_vec();
     claimants.push(new);
     let members: Vec<RegistrationId> = claimants.iter().map(|c| c.id).collect();
+    set_conflict(tx, &members, id).await?;
     for claimant in claimants {
-        set_conflict(tx, claimant.id, id).await?;
         tell_in_conflict(tx, claimant, program, now).await?;
         let why = format!(
             "{} registered an account that {claimed} already claims; the {} policy decides",
@@ -236,19 +236,24 @@ pub(crate) async fn load_conflict(
     conn: &mut AnyConnection,
     id: ConflictId,
 ) -> Result<ConflictRecord> {
-    let row = sqlx::query("SELECT * FROM conflicts WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound("conflict"))?;
-    let ids = sqlx::query("SELECT id FROM registrations WHERE conflict_id = $1 ORDER BY id")
-        .bind(id.0)
-        .fetch_all(&mut *conn)
-        .await?;
-    let ids = ids
-        .iter()
-        .map(|r| r.int("id").map(RegistrationId))
-        .collect::<Result<_>>()?;
+    // The members come along as one text: one statement, where a second
+    // would cost another round trip inside the registering transaction.
+    let row = sqlx::query(
+        "SELECT c.*, (SELECT string_agg(CAST(r.id AS TEXT), ',') FROM registrations r \
+         WHERE r.conflict_id = c.id) AS members FROM conflicts c WHERE c.id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("conflict"))?;
+    let members = row.opt_text("members")?.unwrap_or_default();
+    let mut ids = members
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse().map(RegistrationId))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| StoreError::Corrupt(format!("conflict {} members {members:?}", id.0)))?;
+    ids.sort_unstable();
     conflict_from_row(&row, ids)
 }
 

@@ -59,17 +59,19 @@ impl Store {
         // its connection's thread, and with four, lookups queued for one.
         let readers = if memory { 1 } else { 8 };
         // Nor may that connection ever be recycled, or the data goes with it.
-        let writer = sqlite_pool(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
+        let writer_options = options.clone();
+        let (group, writer) = GroupCommit::start(move || {
+            sqlite_pool(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(writer_options)
+        })
+        .await?;
         let reader = if memory {
             writer.clone()
         } else {
             sqlite_pool(readers).connect_with(options).await?
         };
-        let group = GroupCommit::start(writer.clone()).map_err(sqlx::Error::Io)?;
         Ok(Store {
             reader,
             writer,
@@ -178,18 +180,24 @@ fn sqlite_pool(size: u32) -> AnyPoolOptions {
         .max_connections(size)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(60))
+        // A ping before each use is a round trip to the connection's thread
+        // and tells nothing: an in-process connection that failed fails its
+        // next statement just as clearly.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 // WAL lets readers run beside the writer; FULL makes every
                 // acknowledged commit durable even against power loss; the
                 // busy timeout covers other processes such as `trellis token`.
-                // Pages are read through a memory map: dedupe reads index
-                // pages all over a large file, and a read through the map
-                // costs no system call (writes still go through the WAL).
+                // Savepoint journals stay in memory rather than spill to
+                // temporary files. No memory map: SQLite drops a
+                // connection's whole map at the first read after any commit,
+                // and under steady writes eight readers spent their time
+                // unmapping and faulting pages back in.
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA mmap_size = 4294967296;",
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .await?;
                 Ok(())

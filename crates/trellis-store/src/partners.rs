@@ -98,29 +98,26 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<PartnerUser> {
     })
 }
 
-/// A partner's people's addresses, for messages about its own records only.
-pub(crate) async fn user_emails(
+/// The channels a partner chose, and its people's addresses (for
+/// messages about its own records only), in one statement.
+pub(crate) async fn reach(
     conn: &mut sqlx::AnyConnection,
     partner: PartnerId,
-) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT email FROM partner_users WHERE partner_id = $1 ORDER BY id")
-        .bind(partner.0)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|row| row.text("email")).collect()
-}
-
-/// The channels a partner chose.
-pub(crate) async fn notify_via(
-    conn: &mut sqlx::AnyConnection,
-    partner: PartnerId,
-) -> Result<NotifyVia> {
-    let row = sqlx::query("SELECT notify_via FROM partners WHERE id = $1")
-        .bind(partner.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound("partner"))?;
-    row.parsed("notify_via", |text| NotifyVia::parse(text).ok())
+) -> Result<(NotifyVia, Vec<String>)> {
+    let rows = sqlx::query(
+        "SELECT p.notify_via, u.email FROM partners p \
+         LEFT JOIN partner_users u ON u.partner_id = p.id WHERE p.id = $1 ORDER BY u.id",
+    )
+    .bind(partner.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let first = rows.first().ok_or(StoreError::NotFound("partner"))?;
+    let via = first.parsed("notify_via", |text| NotifyVia::parse(text).ok())?;
+    let mut emails = Vec::with_capacity(rows.len());
+    for row in &rows {
+        emails.extend(row.opt_text("email")?);
+    }
+    Ok((via, emails))
 }
 
 impl Store {

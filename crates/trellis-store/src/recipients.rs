@@ -6,7 +6,7 @@
 use crate::db::Tx;
 use crate::error::Result;
 use crate::notify::{self, Outgoing, SlackChannel};
-use crate::partners::{notify_via, user_emails};
+use crate::partners::reach;
 use time::OffsetDateTime;
 use trellis_domain::ids::PartnerId;
 use trellis_notices::Notice;
@@ -45,10 +45,9 @@ pub(crate) async fn tell(
     let outgoing = Outgoing::new(notice, program);
     let notes = match audience {
         Audience::Partner(partner) => {
-            let via = notify_via(tx, partner).await?;
+            let (via, emails) = reach(tx, partner).await?;
             let mut notes = Vec::new();
             if via.by_email() {
-                let emails = user_emails(tx, partner).await?;
                 notes.extend(emails.iter().map(|to| outgoing.email(to)));
             }
             if via.by_slack() {

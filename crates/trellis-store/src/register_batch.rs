@@ -15,7 +15,7 @@ use crate::accounts::{self, Candidate};
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events::{self, Stamped};
-use crate::group_commit::{end_savepoint, savepoint, Ran};
+use crate::group_commit::{end_savepoint, open_savepoint, savepoint, settle_savepoint, Ran};
 use crate::idempotency::{self, RequestKey};
 use crate::records::AccountRecord;
 use crate::registrations::{
@@ -60,18 +60,23 @@ impl Queued {
     }
 }
 
-/// Registers gathered registrations as one batch in a savepoint. Should the
-/// batch fail (a database error, or a request key taken meanwhile), each
-/// runs again alone, so one bad registration never fails the others.
-pub(crate) async fn run_queued(tx: &mut Tx, gathered: Vec<Queued>) -> Result<Vec<Ran>> {
+/// Registers gathered registrations as one batch in a savepoint (`opened`:
+/// the transaction opened one no unit has used yet). Should the batch fail
+/// (a database error, or a request key taken meanwhile), each runs again
+/// alone, so one bad registration never fails the others.
+pub(crate) async fn run_queued(
+    tx: &mut Tx,
+    gathered: Vec<Queued>,
+    opened: &mut bool,
+) -> Result<Vec<Ran>> {
     if gathered.len() > 1 {
-        savepoint(tx).await?;
+        open_savepoint(tx, opened).await?;
         let batch = keyed(&gathered);
         let done = gathered[0]
             .store
             .register_keyed(tx, batch, &gathered[0].program)
             .await;
-        end_savepoint(tx, done.is_ok()).await?;
+        settle_savepoint(tx, done.is_ok()).await?;
         if let Ok(results) = done {
             let replies = gathered.into_iter().map(|queued| queued.reply);
             return Ok(replies
@@ -82,14 +87,14 @@ pub(crate) async fn run_queued(tx: &mut Tx, gathered: Vec<Queued>) -> Result<Vec
     }
     let mut ran = Vec::with_capacity(gathered.len());
     for queued in gathered {
-        savepoint(tx).await?;
+        open_savepoint(tx, opened).await?;
         let batch = keyed(std::slice::from_ref(&queued));
         let result = queued
             .store
             .register_keyed(tx, batch, &queued.program)
             .await;
         let result = result.and_then(only);
-        end_savepoint(tx, result.is_ok()).await?;
+        settle_savepoint(tx, result.is_ok()).await?;
         ran.push(Ran::new(result, queued.reply));
     }
     Ok(ran)

@@ -8,7 +8,9 @@ use crate::events;
 use crate::idempotency::RequestKey;
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 use crate::register_batch::{only, Queued, Submission};
-use crate::rows::{micros, opt_micros, parse_day, rows_per_statement, value_rows, RowExt};
+use crate::rows::{
+    micros, opt_micros, parse_day, placeholders_from, rows_per_statement, value_rows, RowExt,
+};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::Any;
@@ -111,10 +113,11 @@ impl Store {
         Ok(Prepared { drafts, similar })
     }
 
-    /// Registers many drafts in one transaction (bulk imports): a refused
+    /// Registers many drafts in one write unit (bulk imports): a refused
     /// draft leaves the others standing, and the batch shares a single
     /// commit. A database failure fails the whole batch, and nothing of it
-    /// is kept. Answers in the drafts' order.
+    /// is kept. Answers in the drafts' order. On SQLite the unit runs on
+    /// the committer, beside the writer connection's thread.
     pub async fn register_many(
         &self,
         prepared: Prepared,
@@ -133,10 +136,11 @@ impl Store {
                 now,
             })
             .collect();
-        let mut tx = self.write().await?;
-        let results = self.register_batch(&mut tx, batch, program).await?;
-        tx.commit().await?;
-        Ok(results)
+        let (store, program) = (self.clone(), program.clone());
+        self.write_unit(Box::new(move |tx| {
+            Box::pin(async move { store.register_batch(tx, batch, &program).await })
+        }))
+        .await
     }
 
     /// Near names, looked up on a reader before the write transaction: they
@@ -214,9 +218,13 @@ impl Store {
         let conflict = claim(tx, draft, &registration, &members, program, &mut log, now).await?;
         on_case(&mut log, &registration);
         events::append(tx, actor, now, &log).await?;
-        // Joining a conflict changed the row; otherwise it is as inserted.
+        // Joining a conflict set the row's conflict and nothing else;
+        // otherwise it is as inserted.
         let registration = match conflict {
-            Some(_) => load(tx, registration.id).await?,
+            Some(id) => RegistrationRecord {
+                conflict_id: Some(id),
+                ..registration
+            },
             // Auto-approval is for clean registrations: a conflict needs a person.
             None => self.auto_approve(tx, registration, program, now).await?,
         };
@@ -626,14 +634,19 @@ fn is_response(status: Status) -> bool {
     )
 }
 
+/// Puts the registrations `ids` (a conflict's claimants: a handful) in
+/// `conflict`, in one statement.
 pub(crate) async fn set_conflict(
     tx: &mut Tx,
-    id: RegistrationId,
+    ids: &[RegistrationId],
     conflict: ConflictId,
 ) -> Result<()> {
-    sqlx::query("UPDATE registrations SET conflict_id = $2 WHERE id = $1")
-        .bind(id.0)
-        .bind(conflict.0)
+    let sql = format!(
+        "UPDATE registrations SET conflict_id = $1 WHERE id IN ({})",
+        placeholders_from(2, ids.len())
+    );
+    ids.iter()
+        .fold(sqlx::query(&sql).bind(conflict.0), |q, id| q.bind(id.0))
         .execute(&mut **tx)
         .await?;
     Ok(())

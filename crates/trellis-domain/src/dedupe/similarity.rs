@@ -33,12 +33,16 @@ pub fn name_similarity(a_key: &str, b_key: &str) -> f64 {
 
 /// A key scored against many others, as a fuzzy search scores one new name
 /// against dozens of neighbours: its sorted words are worked out once, and
-/// the quadratic Levenshtein distance is skipped wherever a bound shows it
-/// cannot change the answer.
+/// neither metric is computed where a bound shows it cannot change the
+/// answer. Most neighbours are strangers, and bounds counted from the
+/// characters two keys share rule them out without allocating.
 pub struct NameProbe<'k> {
     key: &'k str,
     sorted: String,
     letters: Vec<char>,
+    /// `None` when the key holds a character beyond ASCII (company keys
+    /// are folded to ASCII, so only odd input goes without the bounds).
+    tally: Option<Tally>,
 }
 
 impl<'k> NameProbe<'k> {
@@ -49,6 +53,7 @@ impl<'k> NameProbe<'k> {
             key,
             sorted,
             letters,
+            tally: Tally::of(key),
         }
     }
 
@@ -58,6 +63,12 @@ impl<'k> NameProbe<'k> {
         if self.key == other {
             return Some(1.0);
         }
+        // The bounds and the metrics round differently in the last bits.
+        let reachable = |bound: f64| bound >= threshold - 1e-9;
+        let (winkler_max, levenshtein_max) = self.bounds(other);
+        if !reachable(winkler_max) && !reachable(levenshtein_max) {
+            return None;
+        }
         // A fixed argument order makes the score symmetric whatever the
         // underlying metric does with ties.
         let (first, second) = if self.key <= other {
@@ -65,7 +76,13 @@ impl<'k> NameProbe<'k> {
         } else {
             (other, self.key)
         };
-        let winkler = strsim::jaro_winkler(first, second);
+        // A Jaro-Winkler score below the threshold is never the answer:
+        // either Levenshtein reaches the threshold and is larger, or
+        // neither does.
+        let winkler = match reachable(winkler_max) {
+            true => strsim::jaro_winkler(first, second),
+            false => 0.0,
+        };
         let other_sorted = sorted_words(other);
         let bound = shared_share(&self.letters, &letters(&other_sorted));
         // Levenshtein counts only where it could beat Jaro-Winkler and
@@ -76,6 +93,114 @@ impl<'k> NameProbe<'k> {
             winkler
         };
         (score >= threshold).then_some(score)
+    }
+
+    /// Upper bounds on the Jaro-Winkler similarity of the two keys and on
+    /// the Levenshtein similarity of their sorted words, from one pass over
+    /// `other` that allocates nothing; 1.0 each where either key is not
+    /// ASCII.
+    ///
+    /// Jaro matches only characters the keys share, so with `c` shared
+    /// characters it is at most `(c/a + c/b + 1) / 3`; Winkler's bonus grows
+    /// with it. An edit script leaves unchanged only characters the sorted
+    /// words share: their letters, and at most the fewer of their spaces.
+    fn bounds(&self, other: &str) -> (f64, f64) {
+        let unknown = (1.0, 1.0);
+        let Some(probe) = &self.tally else {
+            return unknown;
+        };
+        let mut counts = probe.counts;
+        let (mut mine, mut shared, mut shared_letters) = (Tally::default(), 0, 0);
+        for byte in other.bytes() {
+            if !byte.is_ascii() {
+                return unknown;
+            }
+            mine.add(byte);
+            let left = &mut counts[usize::from(byte)];
+            if *left > 0 {
+                *left -= 1;
+                shared += 1;
+                shared_letters += usize::from(!char::from(byte).is_whitespace());
+            }
+        }
+        let winkler = if shared == 0 {
+            0.0
+        } else {
+            let c = shared as f64;
+            let jaro = (c / probe.chars as f64 + c / mine.chars as f64 + 1.0) / 3.0;
+            let prefix = self.key.bytes().zip(other.bytes()).take(4);
+            let prefix = prefix.take_while(|(a, b)| a == b).count() as f64;
+            jaro + 0.1 * prefix * (1.0 - jaro)
+        };
+        let longer = probe.sorted_len().max(mine.sorted_len());
+        let levenshtein = match longer {
+            0 => 1.0,
+            _ => {
+                let spaces = probe.sorted_spaces().min(mine.sorted_spaces());
+                (shared_letters + spaces) as f64 / longer as f64
+            }
+        };
+        (winkler, levenshtein)
+    }
+}
+
+/// What [`NameProbe::bounds`] counts of an ASCII key.
+#[derive(Clone, Copy)]
+struct Tally {
+    /// How often each character occurs.
+    counts: [u32; 128],
+    chars: usize,
+    /// Characters other than whitespace.
+    letters: usize,
+    words: usize,
+    /// Whether the last character seen belongs to a word.
+    in_word: bool,
+}
+
+impl Default for Tally {
+    fn default() -> Tally {
+        Tally {
+            counts: [0; 128],
+            chars: 0,
+            letters: 0,
+            words: 0,
+            in_word: false,
+        }
+    }
+}
+
+impl Tally {
+    fn of(key: &str) -> Option<Tally> {
+        let mut tally = Tally::default();
+        for byte in key.bytes() {
+            if !byte.is_ascii() {
+                return None;
+            }
+            tally.add(byte);
+            tally.counts[usize::from(byte)] += 1;
+        }
+        Some(tally)
+    }
+
+    /// Counts one character (the caller keeps `counts`).
+    fn add(&mut self, byte: u8) {
+        self.chars += 1;
+        let space = char::from(byte).is_whitespace();
+        if !space {
+            self.letters += 1;
+            self.words += usize::from(!self.in_word);
+        }
+        self.in_word = !space;
+    }
+
+    /// The spaces between the words once sorted and joined.
+    fn sorted_spaces(&self) -> usize {
+        self.words.saturating_sub(1)
+    }
+
+    /// The length of the key's words sorted and joined by single spaces.
+    fn sorted_len(&self) -> usize {
+        self.letters + self.sorted_spaces()
     }
 }
 
@@ -218,6 +343,18 @@ mod tests {
                     &sorted_words(&b),
                 ))
             };
+            let pruned = NameProbe::new(&a).similarity_from(&b, threshold);
+            let expected = (full >= threshold).then_some(full);
+            prop_assert_eq!(pruned.map(f64::to_bits), expected.map(f64::to_bits));
+        }
+
+        #[test]
+        fn the_bounds_never_change_a_score(
+            a in "[a-cé \t]{0,12}",
+            b in "[a-cé \t]{0,12}",
+            threshold in 0.0f64..1.0,
+        ) {
+            let full = name_similarity(&a, &b);
             let pruned = NameProbe::new(&a).similarity_from(&b, threshold);
             let expected = (full >= threshold).then_some(full);
             prop_assert_eq!(pruned.map(f64::to_bits), expected.map(f64::to_bits));
