@@ -106,11 +106,10 @@ impl<'k> NameProbe<'k> {
     /// words share: their letters, and at most the fewer of their spaces.
     fn bounds(&self, other: &str) -> (f64, f64) {
         let unknown = (1.0, 1.0);
-        let Some(probe) = &self.tally else {
+        let Some(Tally { mut counts, shape }) = self.tally else {
             return unknown;
         };
-        let mut counts = probe.counts;
-        let (mut mine, mut shared, mut shared_letters) = (Tally::default(), 0, 0);
+        let (mut mine, mut shared, mut shared_letters) = (Shape::default(), 0, 0);
         for byte in other.bytes() {
             if !byte.is_ascii() {
                 return unknown;
@@ -127,16 +126,16 @@ impl<'k> NameProbe<'k> {
             0.0
         } else {
             let c = shared as f64;
-            let jaro = (c / probe.chars as f64 + c / mine.chars as f64 + 1.0) / 3.0;
+            let jaro = (c / shape.chars as f64 + c / mine.chars as f64 + 1.0) / 3.0;
             let prefix = self.key.bytes().zip(other.bytes()).take(4);
             let prefix = prefix.take_while(|(a, b)| a == b).count() as f64;
             jaro + 0.1 * prefix * (1.0 - jaro)
         };
-        let longer = probe.sorted_len().max(mine.sorted_len());
+        let longer = shape.sorted_len().max(mine.sorted_len());
         let levenshtein = match longer {
             0 => 1.0,
             _ => {
-                let spaces = probe.sorted_spaces().min(mine.sorted_spaces());
+                let spaces = shape.sorted_spaces().min(mine.sorted_spaces());
                 (shared_letters + spaces) as f64 / longer as f64
             }
         };
@@ -144,11 +143,34 @@ impl<'k> NameProbe<'k> {
     }
 }
 
-/// What [`NameProbe::bounds`] counts of an ASCII key.
+/// What [`NameProbe::bounds`] knows of the probe's (ASCII) key.
 #[derive(Clone, Copy)]
 struct Tally {
     /// How often each character occurs.
     counts: [u32; 128],
+    shape: Shape,
+}
+
+impl Tally {
+    fn of(key: &str) -> Option<Tally> {
+        let mut tally = Tally {
+            counts: [0; 128],
+            shape: Shape::default(),
+        };
+        for byte in key.bytes() {
+            if !byte.is_ascii() {
+                return None;
+            }
+            tally.shape.add(byte);
+            tally.counts[usize::from(byte)] += 1;
+        }
+        Some(tally)
+    }
+}
+
+/// A key's lengths as the bounds need them, counted a character at a time.
+#[derive(Clone, Copy, Default)]
+struct Shape {
     chars: usize,
     /// Characters other than whitespace.
     letters: usize,
@@ -157,32 +179,7 @@ struct Tally {
     in_word: bool,
 }
 
-impl Default for Tally {
-    fn default() -> Tally {
-        Tally {
-            counts: [0; 128],
-            chars: 0,
-            letters: 0,
-            words: 0,
-            in_word: false,
-        }
-    }
-}
-
-impl Tally {
-    fn of(key: &str) -> Option<Tally> {
-        let mut tally = Tally::default();
-        for byte in key.bytes() {
-            if !byte.is_ascii() {
-                return None;
-            }
-            tally.add(byte);
-            tally.counts[usize::from(byte)] += 1;
-        }
-        Some(tally)
-    }
-
-    /// Counts one character (the caller keeps `counts`).
+impl Shape {
     fn add(&mut self, byte: u8) {
         self.chars += 1;
         let space = char::from(byte).is_whitespace();
