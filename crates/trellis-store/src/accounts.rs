@@ -5,9 +5,7 @@
 use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::records::AccountRecord;
-use crate::rows::{
-    micros, placeholders, placeholders_from, rows_per_statement, value_rows, RowExt,
-};
+use crate::rows::{micros, placeholders, Marks, RowExt};
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -86,15 +84,16 @@ pub(crate) async fn find_exact_many(
     keys: &[(&str, Option<&WebDomain>)],
 ) -> Result<Vec<Option<(AccountRecord, &'static str)>>> {
     let mut found = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(rows_per_statement(EXACT_VALUES)) {
+    let marks = Marks::of(conn);
+    for chunk in keys.chunks(marks.rows_per_statement(EXACT_VALUES)) {
         let n = chunk.len();
         let sql = format!(
             "SELECT *, 'domain' AS matched_on FROM accounts WHERE domain IN ({}) \
              UNION ALL \
              SELECT *, 'name' AS matched_on FROM accounts WHERE id IN \
              (SELECT MIN(id) FROM accounts WHERE name_key IN ({}) GROUP BY name_key)",
-            placeholders_from(1, n),
-            placeholders_from(n + 1, n)
+            marks.list(1, n),
+            marks.list(n + 1, n)
         );
         let query = chunk.iter().fold(sqlx::query(&sql), |q, (_, domain)| {
             q.bind(domain.map(WebDomain::as_str))
@@ -292,13 +291,13 @@ async fn by_ids(
         .collect()
 }
 
-/// `INSERT INTO accounts` with `rows` rows of `$n` placeholders, in the
-/// column order [`bind_account`] binds: one text for the single insert and
-/// the bulk load, so the two can never disagree.
-fn insert_sql(rows: usize) -> String {
+/// `INSERT INTO accounts` with `rows` rows of parameters, in the column
+/// order [`bind_account`] binds: one text for the single insert and the
+/// bulk load, so the two can never disagree.
+fn insert_sql(marks: Marks, rows: usize) -> String {
     format!(
         "INSERT INTO accounts (name, name_key, name_rkey, domain, source, created_at) VALUES {}",
-        value_rows(rows, ACCOUNT_VALUES)
+        marks.rows(rows, ACCOUNT_VALUES)
     )
 }
 
@@ -344,8 +343,9 @@ pub(crate) async fn insert_many(
     accounts: &[(&NewAccount, OffsetDateTime)],
 ) -> Result<Vec<AccountRecord>> {
     let mut records = Vec::with_capacity(accounts.len());
-    for chunk in accounts.chunks(rows_per_statement(ACCOUNT_VALUES)) {
-        let sql = format!("{} RETURNING id, name_key", insert_sql(chunk.len()));
+    let marks = Marks::of(conn);
+    for chunk in accounts.chunks(marks.rows_per_statement(ACCOUNT_VALUES)) {
+        let sql = format!("{} RETURNING id, name_key", insert_sql(marks, chunk.len()));
         let rows = chunk
             .iter()
             .fold(sqlx::query(&sql), |q, (new, at)| bind_account(q, new, *at))
@@ -448,8 +448,9 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        for chunk in accounts.chunks(rows_per_statement(ACCOUNT_VALUES)) {
-            let sql = insert_sql(chunk.len());
+        let marks = Marks::of(&tx);
+        for chunk in accounts.chunks(marks.rows_per_statement(ACCOUNT_VALUES)) {
+            let sql = insert_sql(marks, chunk.len());
             let query = chunk
                 .iter()
                 .fold(sqlx::query(&sql), |q, new| bind_account(q, new, now));

@@ -1,5 +1,6 @@
 //! Connecting, migrating, and the few places SQLite and PostgreSQL differ.
 
+use crate::checkpoint;
 use crate::error::Result;
 use crate::group_commit::{GroupCommit, Unit};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -61,7 +62,7 @@ impl Store {
         // Nor may that connection ever be recycled, or the data goes with it.
         let writer_options = options.clone();
         let (group, writer) = GroupCommit::start(move || {
-            sqlite_pool(1)
+            sqlite_pool(1, WRITER_PRAGMAS)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with(writer_options)
@@ -70,7 +71,11 @@ impl Store {
         let reader = if memory {
             writer.clone()
         } else {
-            sqlite_pool(readers).connect_with(options).await?
+            let reader = sqlite_pool(readers, READER_PRAGMAS)
+                .connect_with(options)
+                .await?;
+            checkpoint::spawn(reader.clone(), group.liveness());
+            reader
         };
         Ok(Store {
             reader,
@@ -175,7 +180,18 @@ impl Store {
     }
 }
 
-fn sqlite_pool(size: u32) -> AnyPoolOptions {
+/// The writer's own settings. A page cache of 64 MiB (a negative size
+/// counts KiB): its pages stay valid across commits (it made them), and
+/// every registration descends several indexes at random places, which
+/// with SQLite's default of 2 MiB a bulk import read back from the
+/// operating system statement after statement. And no checkpoints: those
+/// run beside it (`checkpoint.rs`).
+const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;";
+/// A reader keeps SQLite's default cache of 2 MiB: it drops its cache
+/// whenever another connection has committed, so more would seldom be used.
+const READER_PRAGMAS: &str = "PRAGMA cache_size = -2048;";
+
+fn sqlite_pool(size: u32, own_pragmas: &'static str) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(size)
         .min_connections(1)
@@ -184,7 +200,7 @@ fn sqlite_pool(size: u32) -> AnyPoolOptions {
         // and tells nothing: an in-process connection that failed fails its
         // next statement just as clearly.
         .test_before_acquire(false)
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
             Box::pin(async move {
                 // WAL lets readers run beside the writer; FULL makes every
                 // acknowledged commit durable even against power loss; the
@@ -200,6 +216,7 @@ fn sqlite_pool(size: u32) -> AnyPoolOptions {
                      PRAGMA temp_store = MEMORY;",
                 )
                 .await?;
+                conn.execute(own_pragmas).await?;
                 Ok(())
             })
         })

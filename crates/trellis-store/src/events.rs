@@ -3,7 +3,7 @@
 
 use crate::db::{Store, Tx};
 use crate::error::Result;
-use crate::rows::{micros, rows_per_statement, value_rows, RowExt};
+use crate::rows::{micros, Marks, RowExt};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -58,10 +58,11 @@ pub(crate) async fn append(
 /// Appends stamped events inside `tx` in as few statements as binding
 /// allows: each statement is a round trip to the database thread.
 pub(crate) async fn append_stamped(tx: &mut Tx, events: &[Stamped<'_>]) -> Result<()> {
-    for chunk in events.chunks(rows_per_statement(EVENT_VALUES)) {
+    let marks = Marks::of(tx);
+    for chunk in events.chunks(marks.rows_per_statement(EVENT_VALUES)) {
         let sql = format!(
             "INSERT INTO events (at, actor, kind, registration_id, partner_id, account_id, conflict_id, why, data) VALUES {}",
-            value_rows(chunk.len(), EVENT_VALUES)
+            marks.rows(chunk.len(), EVENT_VALUES)
         );
         let mut query = sqlx::query(&sql);
         for Stamped { actor, at, event } in chunk {

@@ -131,6 +131,11 @@ impl GroupCommit {
         Ok((GroupCommit { jobs }, writer))
     }
 
+    /// Whether the committer still runs, without keeping it running.
+    pub(crate) fn liveness(&self) -> Liveness {
+        Liveness(self.jobs.downgrade())
+    }
+
     /// Runs `unit` in the next group and answers once that group's commit
     /// is durable, or with the reason it is not.
     pub(crate) async fn write<T: Send + 'static>(&self, unit: Unit<T>) -> Result<T> {
@@ -154,6 +159,16 @@ impl GroupCommit {
         let unwritten = || StoreError::CommitFailed("the write could not start".into());
         self.jobs.send(work).await.map_err(|_| unwritten())?;
         answer.await.map_err(|_| unwritten())?
+    }
+}
+
+/// Tells whether a store's committer still runs: it stops once every
+/// handle to the store is gone.
+pub(crate) struct Liveness(mpsc::WeakSender<Work>);
+
+impl Liveness {
+    pub(crate) fn alive(&self) -> bool {
+        self.0.upgrade().is_some()
     }
 }
 

@@ -7,6 +7,7 @@
 //! writes the new state and the events explaining it together.
 
 mod accounts;
+mod checkpoint;
 mod claims;
 mod commands;
 mod conflicts;

@@ -22,7 +22,7 @@ use crate::registrations::{
     account_created, company_keys, insert_many, new_account, on_case, submitted_event, NewRow,
     Registered, ACTIVE,
 };
-use crate::rows::{placeholders, rows_per_statement, RowExt};
+use crate::rows::{Marks, RowExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -325,10 +325,11 @@ fn unanswered() -> StoreError {
 async fn accounts_claimed(tx: &mut Tx, linked: &[Linked]) -> Result<HashSet<AccountId>> {
     let ids: Vec<AccountId> = linked.iter().flatten().map(|(a, _)| a.id).collect();
     let mut claimed = HashSet::new();
-    for chunk in ids.chunks(rows_per_statement(1)) {
+    let marks = Marks::of(tx);
+    for chunk in ids.chunks(marks.rows_per_statement(1)) {
         let sql = format!(
             "SELECT DISTINCT account_id FROM registrations WHERE account_id IN ({}) AND status IN {ACTIVE}",
-            placeholders(chunk.len())
+            marks.list(1, chunk.len())
         );
         let rows = chunk
             .iter()

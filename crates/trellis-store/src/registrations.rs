@@ -8,16 +8,14 @@ use crate::events;
 use crate::idempotency::RequestKey;
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 use crate::register_batch::{only, Queued, Submission};
-use crate::rows::{
-    micros, opt_micros, parse_day, placeholders_from, rows_per_statement, value_rows, RowExt,
-};
+use crate::rows::{micros, opt_micros, parse_day, placeholders_from, Marks, RowExt};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 use trellis_domain::conflict::{competes, same_segment};
 use trellis_domain::event::{Actor, Change, NewEvent};
 use trellis_domain::ids::{AccountId, CaseNumber, ConflictId, PartnerId, RegistrationId};
@@ -60,6 +58,15 @@ pub struct RegistrationFilter {
 /// handful shares a round trip to the database thread, and enough
 /// statements remain to keep every reader busy.
 const SIMILAR_PER_STATEMENT: usize = 8;
+
+/// How many statements of a bulk lookup run at once: one a core. Each
+/// keeps a reader's thread and then a runtime thread busy; more only queue
+/// for the same cores, and crowd out the writer registering the batch
+/// before (with a statement on every reader, a 100,000-row import took a
+/// quarter longer).
+fn lookups_at_once() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
 
 pub(crate) const ACTIVE: &str = "('submitted', 'more_info', 'approved')";
 
@@ -153,20 +160,23 @@ impl Store {
     }
 
     /// Near names of many drafts (bulk imports), a few drafts to a
-    /// statement, looked up on every reader at once rather than one after
-    /// another; in the drafts' order.
+    /// statement, as many statements at once as there are cores; in the
+    /// drafts' order.
     async fn similar_names_of_all(
         &self,
         drafts: &[Draft],
         program: &Program,
     ) -> Result<Vec<Vec<Candidate>>> {
         let threshold = program.dedupe.fuzzy_threshold;
+        let at_once = Arc::new(Semaphore::new(lookups_at_once()));
         let lookups: Vec<_> = drafts
             .chunks(SIMILAR_PER_STATEMENT)
             .map(|chunk| {
                 let keys: Vec<_> = chunk.iter().map(|d| (d.company_name.key(), None)).collect();
                 let store = self.clone();
+                let at_once = at_once.clone();
                 tokio::spawn(async move {
+                    let _turn = at_once.acquire_owned().await;
                     let mut conn = store.reader.acquire().await?;
                     accounts::fuzzy_many(&mut conn, &keys, threshold).await
                 })
@@ -476,12 +486,13 @@ pub(crate) async fn insert_many(
 ) -> Result<Vec<RegistrationRecord>> {
     let contacts = upsert_contacts(tx, rows).await?;
     let mut records = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(rows_per_statement(REGISTRATION_VALUES)) {
+    let marks = Marks::of(tx);
+    for chunk in rows.chunks(marks.rows_per_statement(REGISTRATION_VALUES)) {
         let sql = format!(
             "INSERT INTO registrations (partner_id, account_id, contact_id, kind, channel, status, company_name, \
              company_domain, contact_name, contact_email, use_case, segment, region, product, deal_stage, deal_amount, \
              deal_currency, deal_close_date, deal_next_step, submitted_at, updated_at) VALUES {} RETURNING *",
-            value_rows(chunk.len(), REGISTRATION_VALUES)
+            marks.rows(chunk.len(), REGISTRATION_VALUES)
         );
         let query = chunk.iter().try_fold(sqlx::query(&sql), |q, row| {
             let contact = contacts.get(&row.account).copied().ok_or_else(|| {
@@ -545,11 +556,12 @@ fn bind_registration<'q>(
 /// takes the name given now); the contact ids by account.
 async fn upsert_contacts(tx: &mut Tx, rows: &[NewRow<'_>]) -> Result<HashMap<AccountId, i64>> {
     let mut ids = HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(rows_per_statement(CONTACT_VALUES)) {
+    let marks = Marks::of(tx);
+    for chunk in rows.chunks(marks.rows_per_statement(CONTACT_VALUES)) {
         let sql = format!(
             "INSERT INTO contacts (account_id, name, email, created_at) VALUES {} \
              ON CONFLICT (account_id, email) DO UPDATE SET name = excluded.name RETURNING id, account_id",
-            value_rows(chunk.len(), CONTACT_VALUES)
+            marks.rows(chunk.len(), CONTACT_VALUES)
         );
         let query = chunk.iter().fold(sqlx::query(&sql), |q, row| {
             q.bind(row.account.0)

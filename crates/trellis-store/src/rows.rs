@@ -2,6 +2,7 @@
 
 use crate::error::{Result, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -80,39 +81,99 @@ pub(crate) fn parse_day(text: &str) -> Result<time::Date> {
     time::Date::parse(text, &format).map_err(|e| StoreError::Corrupt(format!("date {text}: {e}")))
 }
 
-/// `$1, $2, ... $count`: the placeholders of an `IN` list.
+/// `$1, $2, ... $count`: the placeholders of a short `IN` list.
 pub(crate) fn placeholders(count: usize) -> String {
     placeholders_from(1, count)
 }
 
-/// `$first, ... $(first + count - 1)`: an `IN` list after other parameters.
+/// `$first, ... $(first + count - 1)`: a short `IN` list after other
+/// parameters.
 pub(crate) fn placeholders_from(first: usize, count: usize) -> String {
-    let params: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
-    params.join(", ")
+    Marks::Numbered.list(first, count)
 }
 
-/// Parameters one multi-row statement binds at most. sqlx's SQLite driver
-/// finds each `$n` parameter by name with a linear scan, so binding costs
-/// the square of a statement's parameter count: past a few hundred, binding
-/// costs more than the round trips a larger statement saves (500 account
-/// rows of six values spent 40% of a bulk load binding).
-const STATEMENT_PARAMS: usize = 600;
-
-/// How many rows of `values` parameters one multi-row statement carries.
-pub(crate) fn rows_per_statement(values: usize) -> usize {
-    (STATEMENT_PARAMS / values.max(1)).max(1)
+/// How a statement of many parameters (a multi-row insert, a long `IN`
+/// list) writes them on the connection at hand.
+///
+/// PostgreSQL numbers its parameters (`$1`). SQLite reads those too, but
+/// sqlx's SQLite driver finds each numbered parameter by name with a linear
+/// scan, so binding costs the square of the statement's parameter count: a
+/// bulk import spent a fifth of the writer's time there. SQLite's anonymous
+/// `?` are bound in the order they appear and cost nothing to find, so on
+/// SQLite such statements use them, all their parameters alike (sqlx counts
+/// anonymous ones apart from numbered ones), and carry many more rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Marks {
+    Numbered,
+    InOrder,
 }
 
-/// `($1, $2), ($3, $4)`: `rows` rows of `values` numbered placeholders, the
-/// `VALUES` list of a multi-row insert.
-pub(crate) fn value_rows(rows: usize, values: usize) -> String {
-    let rows: Vec<String> = (0..rows)
-        .map(|row| {
-            let params: Vec<String> = (1..=values)
-                .map(|col| format!("${}", row * values + col))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    rows.join(", ")
+impl Marks {
+    /// The marks for `conn`'s database.
+    pub(crate) fn of(conn: &AnyConnection) -> Marks {
+        match conn.backend_name() {
+            "SQLite" => Marks::InOrder,
+            _ => Marks::Numbered,
+        }
+    }
+
+    /// Parameters one statement binds at most: numbered ones cost the
+    /// square of their count to bind on SQLite (500 account rows of six
+    /// values spent 40% of a bulk load binding), anonymous ones stay under
+    /// SQLite's limit of 32,766.
+    fn per_statement(self) -> usize {
+        match self {
+            Marks::Numbered => 600,
+            Marks::InOrder => 16_000,
+        }
+    }
+
+    /// How many rows of `values` parameters one statement carries.
+    pub(crate) fn rows_per_statement(self, values: usize) -> usize {
+        (self.per_statement() / values.max(1)).max(1)
+    }
+
+    /// The parameters `first` to `first + count - 1`, comma-separated.
+    pub(crate) fn list(self, first: usize, count: usize) -> String {
+        let marks: Vec<String> = (first..first + count)
+            .map(|n| match self {
+                Marks::Numbered => format!("${n}"),
+                Marks::InOrder => "?".to_owned(),
+            })
+            .collect();
+        marks.join(", ")
+    }
+
+    /// `($1, $2), ($3, $4)`: `rows` rows of `values` parameters, the
+    /// `VALUES` list of a multi-row insert.
+    pub(crate) fn rows(self, rows: usize, values: usize) -> String {
+        let rows: Vec<String> = (0..rows)
+            .map(|row| format!("({})", self.list(row * values + 1, values)))
+            .collect();
+        rows.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Marks;
+
+    #[test]
+    fn numbered_marks_count_on_from_the_first() {
+        assert_eq!(Marks::Numbered.list(3, 2), "$3, $4");
+        assert_eq!(Marks::Numbered.rows(2, 2), "($1, $2), ($3, $4)");
+    }
+
+    #[test]
+    fn marks_in_order_are_anonymous() {
+        assert_eq!(Marks::InOrder.list(3, 2), "?, ?");
+        assert_eq!(Marks::InOrder.rows(2, 2), "(?, ?), (?, ?)");
+    }
+
+    #[test]
+    fn a_statement_carries_at_least_one_row() {
+        assert_eq!(Marks::Numbered.rows_per_statement(21), 28);
+        assert_eq!(Marks::InOrder.rows_per_statement(21), 761);
+        assert_eq!(Marks::Numbered.rows_per_statement(10_000), 1);
+    }
 }

@@ -17,6 +17,8 @@
 /// except in both the first and the last three characters.
 const BLOCK_PREFIX_CHARS: usize = 3;
 
+use rapidfuzz::distance::jaro_winkler;
+
 /// How alike two company keys are, from 0.0 (nothing in common) to 1.0
 /// (equal, or the same words in another order).
 ///
@@ -38,6 +40,8 @@ pub fn name_similarity(a_key: &str, b_key: &str) -> f64 {
 /// characters two keys share rule them out without allocating.
 pub struct NameProbe<'k> {
     key: &'k str,
+    /// The key prepared for bit-parallel Jaro-Winkler against many others.
+    winkler: jaro_winkler::BatchComparator<char>,
     sorted: String,
     letters: Vec<char>,
     /// `None` when the key holds a character beyond ASCII (company keys
@@ -51,6 +55,7 @@ impl<'k> NameProbe<'k> {
         let letters = letters(&sorted);
         NameProbe {
             key,
+            winkler: jaro_winkler::BatchComparator::new(key.chars()),
             sorted,
             letters,
             tally: Tally::of(key),
@@ -65,54 +70,72 @@ impl<'k> NameProbe<'k> {
         }
         // The bounds and the metrics round differently in the last bits.
         let reachable = |bound: f64| bound >= threshold - 1e-9;
-        let (winkler_max, levenshtein_max) = self.bounds(other);
+        let bounds = self.bounds(other);
+        let (winkler_max, levenshtein_max) = bounds.unwrap_or((1.0, 1.0));
         if !reachable(winkler_max) && !reachable(levenshtein_max) {
             return None;
         }
-        // A fixed argument order makes the score symmetric whatever the
-        // underlying metric does with ties.
-        let (first, second) = if self.key <= other {
-            (self.key, other)
-        } else {
-            (other, self.key)
-        };
         // A Jaro-Winkler score below the threshold is never the answer:
         // either Levenshtein reaches the threshold and is larger, or
         // neither does.
         let winkler = match reachable(winkler_max) {
-            true => strsim::jaro_winkler(first, second),
+            true => self.jaro_winkler(other),
             false => 0.0,
         };
-        let other_sorted = sorted_words(other);
-        let bound = shared_share(&self.letters, &letters(&other_sorted));
+        // Where the keys are ASCII the Levenshtein bound is exact already;
+        // otherwise count the characters the sorted words share.
+        let levenshtein_max = match bounds {
+            Some(_) => levenshtein_max,
+            None => shared_share(&self.letters, &letters(&sorted_words(other))),
+        };
         // Levenshtein counts only where it could beat Jaro-Winkler and
-        // reach the threshold.
-        let score = if bound > winkler && bound >= threshold {
-            winkler.max(strsim::normalized_levenshtein(&self.sorted, &other_sorted))
+        // reach the threshold: the words are sorted only then. The bound is
+        // a ratio and the metric one minus a ratio, which may round a bit
+        // higher, so a tie does not rule it out.
+        let score = if levenshtein_max > winkler - 1e-9 && reachable(levenshtein_max) {
+            winkler.max(strsim::normalized_levenshtein(
+                &self.sorted,
+                &sorted_words(other),
+            ))
         } else {
             winkler
         };
         (score >= threshold).then_some(score)
     }
 
+    /// Jaro-Winkler similarity of the key and `other`, in a fixed order so
+    /// that the score is symmetric: Jaro's greedy matching reads the
+    /// smaller key and binds the first free character of the larger
+    /// (rapidfuzz reads its second argument and binds in its first, the
+    /// order `strsim::jaro_winkler` gives the other way round, and the two
+    /// agree to the bit). Where the probe's key is the larger, it is the
+    /// one prepared for every neighbour.
+    fn jaro_winkler(&self, other: &str) -> f64 {
+        // `similarity`, not `normalized_similarity`: the latter is one
+        // minus a distance, a bit away from the score itself.
+        if other < self.key {
+            self.winkler.similarity(other.chars())
+        } else {
+            jaro_winkler::similarity(other.chars(), self.key.chars())
+        }
+    }
+
     /// Upper bounds on the Jaro-Winkler similarity of the two keys and on
     /// the Levenshtein similarity of their sorted words, from one pass over
-    /// `other` that allocates nothing; 1.0 each where either key is not
-    /// ASCII.
+    /// `other` that allocates nothing; `None` where either key is not
+    /// ASCII. The second is exactly the share of characters the sorted
+    /// words have in common.
     ///
     /// Jaro matches only characters the keys share, so with `c` shared
     /// characters it is at most `(c/a + c/b + 1) / 3`; Winkler's bonus grows
     /// with it. An edit script leaves unchanged only characters the sorted
     /// words share: their letters, and at most the fewer of their spaces.
-    fn bounds(&self, other: &str) -> (f64, f64) {
-        let unknown = (1.0, 1.0);
-        let Some(Tally { mut counts, shape }) = self.tally else {
-            return unknown;
-        };
+    fn bounds(&self, other: &str) -> Option<(f64, f64)> {
+        let Tally { mut counts, shape } = self.tally?;
         let (mut mine, mut shared, mut shared_letters) = (Shape::default(), 0, 0);
         for byte in other.bytes() {
             if !byte.is_ascii() {
-                return unknown;
+                return None;
             }
             mine.add(byte);
             let left = &mut counts[usize::from(byte)];
@@ -139,7 +162,7 @@ impl<'k> NameProbe<'k> {
                 (shared_letters + spaces) as f64 / longer as f64
             }
         };
-        (winkler, levenshtein)
+        Some((winkler, levenshtein))
     }
 }
 
@@ -343,6 +366,17 @@ mod tests {
             let pruned = NameProbe::new(&a).similarity_from(&b, threshold);
             let expected = (full >= threshold).then_some(full);
             prop_assert_eq!(pruned.map(f64::to_bits), expected.map(f64::to_bits));
+        }
+
+        #[test]
+        fn jaro_winkler_agrees_with_the_plain_definition(
+            a in "[a-dé ]{0,70}",
+            b in "[a-dé ]{0,70}",
+        ) {
+            let (first, second) = if a <= b { (&a, &b) } else { (&b, &a) };
+            let plain = strsim::jaro_winkler(first, second);
+            prop_assert_eq!(NameProbe::new(&a).jaro_winkler(&b).to_bits(), plain.to_bits());
+            prop_assert_eq!(NameProbe::new(&b).jaro_winkler(&a).to_bits(), plain.to_bits());
         }
 
         #[test]

@@ -358,6 +358,38 @@ async fn bare_inserts(pool: &SqlitePool, after: i64, concurrency: usize) -> anyh
     ))
 }
 
+/// The registrations after `after`, inserted again bare into a same-shaped
+/// table in one transaction, as few statements as SQLite binds (the floor
+/// under writing them durably at all: no accounts, contacts, events or
+/// lookups); how long the inserts and the commit took.
+pub(super) async fn bare_bulk_insert(pool: &SqlitePool, after: i64) -> anyhow::Result<Duration> {
+    clone_registrations(pool).await?;
+    let (columns, rows) = copied_rows(pool, after).await?;
+    let started = Instant::now();
+    let mut tx: Transaction<'_, Sqlite> = pool.begin().await?;
+    let per_statement = (30_000 / columns.len().max(1)).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let row = format!("({})", vec!["?"; columns.len()].join(", "));
+        let sql = format!(
+            "INSERT INTO {CLONE} ({}) VALUES {}",
+            columns.join(", "),
+            vec![row; chunk.len()].join(", ")
+        );
+        chunk
+            .iter()
+            .flatten()
+            .fold(sqlx::query(&sql), bind)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let elapsed = started.elapsed();
+    sqlx::query(&format!("DROP TABLE {CLONE}"))
+        .execute(pool)
+        .await?;
+    Ok(elapsed)
+}
+
 /// Creates the reference table from the registrations table's own schema
 /// text, so columns, foreign keys and indexes are the same.
 async fn clone_registrations(pool: &SqlitePool) -> anyhow::Result<()> {
