@@ -187,9 +187,13 @@ impl Store {
 /// operating system statement after statement. And no checkpoints: those
 /// run beside it (`checkpoint.rs`).
 const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;";
-/// A reader keeps SQLite's default cache of 2 MiB: it drops its cache
-/// whenever another connection has committed, so more would seldom be used.
-const READER_PRAGMAS: &str = "PRAGMA cache_size = -2048;";
+/// A reader's page cache, 8 MiB: enough for the upper levels of every index
+/// a lookup descends at five million accounts, which with SQLite's default
+/// 2 MiB were read back from the operating system (dedupe p99 1.0 ms instead
+/// of 0.6 ms). Each connection has a cache of its own (see
+/// `.cargo/config.toml`), and a reader drops it whenever another connection
+/// has committed.
+const READER_PRAGMAS: &str = "PRAGMA cache_size = -8192;";
 
 fn sqlite_pool(size: u32, own_pragmas: &'static str) -> AnyPoolOptions {
     AnyPoolOptions::new()

@@ -557,3 +557,74 @@ async fn one_request_key_registers_once_however_many_race_with_it() {
         assert_eq!(submitted.len(), 1, "{db:?}: the refused ones left nothing");
     }
 }
+
+/// A deal with every optional field given, as a registration's answer must
+/// describe it exactly as a later read does.
+fn full_deal(
+    partner: PartnerId,
+    company: &str,
+    domain: &str,
+) -> trellis_domain::registration::Draft {
+    use trellis_domain::registration::{DealDetails, Market, RegistrationKind};
+    use trellis_domain::values::{Currency, Money, Text};
+    let text = |value: &str| Text::parse("field", value).expect("text");
+    let mut draft = draft(partner, company, Some(domain));
+    draft.kind = RegistrationKind::Deal;
+    draft.use_case = Some(text("Consolidating <b>regional</b> tools"));
+    draft.market = Market {
+        segment: Some("enterprise".into()),
+        region: Some("emea".into()),
+        product: Some("platform".into()),
+    };
+    draft.deal = Some(DealDetails {
+        stage: text("proposal"),
+        amount: Money::parse("12500.50", Currency::parse("EUR").expect("currency"))
+            .expect("amount"),
+        expected_close: time::macros::date!(2026 - 03 - 31),
+        next_step: Some(text("Security review")),
+    });
+    draft
+}
+
+#[tokio::test]
+async fn a_registration_answers_with_the_record_as_stored() {
+    // Nanoseconds the database does not keep: the answer must not keep them either.
+    let at = start_time() + time::Duration::nanoseconds(123_456_789);
+    for db in backends() {
+        let fresh = FreshDb::new(db).await;
+        let store = Store::connect(&fresh.url).await.expect("store");
+        let ids = partners(&store, 1).await;
+        let program = Arc::new(Program::default());
+        let single = store
+            .register(
+                &full_deal(ids[0], "Initech", "initech.com"),
+                &program,
+                &Actor::System,
+                at,
+                None,
+            )
+            .await
+            .expect("register");
+        let drafts = vec![
+            full_deal(ids[0], "Hooli", "hooli.com"),
+            full_deal(ids[0], "Globex", "globex.com"),
+        ];
+        let prepared = store
+            .prepare_many(drafts, &program)
+            .await
+            .expect("near names");
+        let batch = store
+            .register_many(prepared, &program, &Actor::System, at)
+            .await
+            .expect("batch");
+        let answers = std::iter::once(single.registration).chain(
+            batch
+                .into_iter()
+                .map(|r| r.expect("registered").registration),
+        );
+        for answer in answers {
+            let stored = store.registration(answer.id, None).await.expect("read");
+            assert_eq!(answer, stored, "{db:?}");
+        }
+    }
+}
