@@ -7,37 +7,61 @@
 //! more pages than that in every batch, so every one of its commits paid
 //! for a checkpoint, a third of the time it held the writer. Here the
 //! writer never checkpoints (`wal_autocheckpoint = 0`, set in `db.rs`);
-//! this task runs a passive checkpoint on a reader connection every
-//! [`INTERVAL`] instead, which neither waits for nor blocks the writer or
-//! the readers.
+//! every write asks for a checkpoint, and a task runs a passive one on a
+//! reader connection [`DELAY`] later, which neither waits for nor blocks
+//! the writer or the readers. Without writes nothing runs, so a database
+//! that is only read never meets a checkpoint.
 
 use crate::group_commit::Liveness;
 use sqlx::AnyPool;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::MissedTickBehavior;
+use tokio::sync::Notify;
 
-/// How often the log is copied back: often enough that it stays a few
-/// megabytes under steady writes; a checkpoint with nothing to copy costs
-/// a reader a few microseconds.
-const INTERVAL: Duration = Duration::from_millis(250);
+/// How long after a write the log is copied back: the writes of that
+/// while share one checkpoint, and under steady writes the log stays a few
+/// megabytes.
+const DELAY: Duration = Duration::from_millis(250);
+/// How often an idle task looks whether its store is gone.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
-/// Checkpoints through `reader` for as long as the store's committer runs
-/// (`writer`) and the pool is open.
-pub(crate) fn spawn(reader: AnyPool, writer: Liveness) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(INTERVAL);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            if !writer.alive() || reader.is_closed() {
-                return;
+/// Where writes ask for a checkpoint.
+#[derive(Clone, Default)]
+pub(crate) struct Checkpoints(Arc<Notify>);
+
+impl Checkpoints {
+    /// Asks for a checkpoint soon; many asks before it runs make one.
+    pub(crate) fn soon(&self) {
+        self.0.notify_one();
+    }
+
+    /// Checkpoints through `reader` when asked, for as long as the store's
+    /// committer runs (`writer`) and the pool is open.
+    pub(crate) fn spawn(&self, reader: AnyPool, writer: Liveness) {
+        let asked = self.0.clone();
+        tokio::spawn(async move {
+            loop {
+                let wanted = tokio::select! {
+                    () = asked.notified() => true,
+                    () = tokio::time::sleep(IDLE_CHECK) => false,
+                };
+                if !writer.alive() || reader.is_closed() {
+                    return;
+                }
+                if wanted {
+                    tokio::time::sleep(DELAY).await;
+                    checkpoint(&reader).await;
+                }
             }
-            let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&reader)
-                .await;
-            if let Err(e) = done {
-                tracing::warn!(error = %e, "a checkpoint of the write-ahead log failed");
-            }
-        }
-    });
+        });
+    }
+}
+
+async fn checkpoint(reader: &AnyPool) {
+    let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(reader)
+        .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "a checkpoint of the write-ahead log failed");
+    }
 }

@@ -1,6 +1,5 @@
 //! Connecting, migrating, and the few places SQLite and PostgreSQL differ.
 
-use crate::checkpoint;
 use crate::error::Result;
 use crate::group_commit::{GroupCommit, Unit};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -74,7 +73,8 @@ impl Store {
             let reader = sqlite_pool(readers, READER_PRAGMAS)
                 .connect_with(options)
                 .await?;
-            checkpoint::spawn(reader.clone(), group.liveness());
+            let checkpoints = group.checkpoints();
+            checkpoints.spawn(reader.clone(), group.liveness());
             reader
         };
         Ok(Store {
@@ -117,6 +117,9 @@ impl Store {
 
     /// Starts a write transaction.
     pub(crate) async fn write(&self) -> Result<Tx> {
+        if let Some(group) = &self.group {
+            group.checkpoints().soon();
+        }
         Ok(self.writer.begin().await?)
     }
 
@@ -185,14 +188,11 @@ impl Store {
 /// every registration descends several indexes at random places, which
 /// with SQLite's default of 2 MiB a bulk import read back from the
 /// operating system statement after statement. And no checkpoints: those
-/// run beside it (`checkpoint.rs`).
+/// run beside it, after writes (`checkpoint.rs`).
 const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;";
-/// A reader's page cache, 8 MiB: enough for the upper levels of every index
-/// a lookup descends at five million accounts, which with SQLite's default
-/// 2 MiB were read back from the operating system (dedupe p99 1.0 ms instead
-/// of 0.6 ms). Each connection has a cache of its own (see
-/// `.cargo/config.toml`), and a reader drops it whenever another connection
-/// has committed.
+/// A reader's page cache, 8 MiB: room for the upper levels of every index a
+/// lookup descends at five million accounts. A reader drops its cache
+/// whenever another connection has committed.
 const READER_PRAGMAS: &str = "PRAGMA cache_size = -8192;";
 
 fn sqlite_pool(size: u32, own_pragmas: &'static str) -> AnyPoolOptions {

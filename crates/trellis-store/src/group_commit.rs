@@ -14,6 +14,7 @@
 //! (`register_batch`), which writes them in a few multi-row statements
 //! instead of a handful of statements each.
 
+use crate::checkpoint::Checkpoints;
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::register_batch::{self, Queued};
@@ -83,6 +84,8 @@ enum Work {
 #[derive(Clone)]
 pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Work>,
+    /// Where every write asks for the log to be checkpointed.
+    checkpoints: Checkpoints,
 }
 
 impl GroupCommit {
@@ -128,7 +131,12 @@ impl GroupCommit {
             .map_err(sqlx::Error::Io)?;
         let not_started = || StoreError::CommitFailed("the committer did not start".into());
         let writer = writer.await.map_err(|_| not_started())??;
-        Ok((GroupCommit { jobs }, writer))
+        let checkpoints = Checkpoints::default();
+        Ok((GroupCommit { jobs, checkpoints }, writer))
+    }
+
+    pub(crate) fn checkpoints(&self) -> &Checkpoints {
+        &self.checkpoints
     }
 
     /// Whether the committer still runs, without keeping it running.
@@ -158,6 +166,7 @@ impl GroupCommit {
         // A dropped job or a stopped committer wrote nothing.
         let unwritten = || StoreError::CommitFailed("the write could not start".into());
         self.jobs.send(work).await.map_err(|_| unwritten())?;
+        self.checkpoints.soon();
         answer.await.map_err(|_| unwritten())?
     }
 }
