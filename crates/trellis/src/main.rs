@@ -17,12 +17,6 @@ use std::path::{Path, PathBuf};
 use trellis_domain::program::Program;
 use trellis_store::Store;
 
-/// mimalloc rather than glibc's allocator: rows, keys and scores are small
-/// values allocated and freed on several threads at once, and with glibc a
-/// bulk import ran about a quarter slower.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "trellis",
