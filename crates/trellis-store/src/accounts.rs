@@ -5,7 +5,7 @@
 use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::records::AccountRecord;
-use crate::rows::{micros, placeholders, Marks, RowExt};
+use crate::rows::{micros, Marks, RowExt};
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -16,7 +16,7 @@ use trellis_domain::dedupe::{reversed_key, CompanyName, NameProbe, WebDomain};
 use trellis_domain::ids::AccountId;
 
 /// How many sorted neighbours each side of a key the fuzzy search reads.
-const NEIGHBOURS: i64 = 16;
+pub(crate) const NEIGHBOURS: usize = 16;
 /// How many possible duplicates an answer lists at most.
 const MAX_CANDIDATES: usize = 5;
 /// Values [`bind_account`] binds per account row.
@@ -153,19 +153,32 @@ pub(crate) async fn fuzzy_many(
         return Ok(Vec::new());
     }
     let near = neighbours(conn, keys.iter().map(|(key, _)| key.as_str())).await?;
-    let scored: Vec<Vec<(f64, AccountId)>> = keys
+    let scored = keys
         .iter()
         .zip(near)
-        .map(|((key, exclude), near)| best(key, *exclude, near, threshold))
+        .map(|((key, exclude), near)| {
+            ranked(scored(&NameProbe::new(key), *exclude, near, threshold))
+        })
         .collect();
-    let ids: Vec<AccountId> = scored.iter().flatten().map(|(_, id)| *id).collect();
-    let details = by_ids(conn, &ids).await?;
+    described(conn, scored).await
+}
+
+/// The candidates of each list of scored accounts, in its order: their
+/// names and domains read in as few statements as the ids allow.
+pub(crate) async fn described(
+    conn: &mut AnyConnection,
+    scored: Vec<Vec<(f64, AccountId)>>,
+) -> Result<Vec<Vec<Candidate>>> {
+    let mut ids: Vec<AccountId> = scored.iter().flatten().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = names_by_id(conn, &ids).await?;
     let candidate = |(score, id): (f64, AccountId)| {
-        let account = details.get(&id)?;
+        let (name, domain) = names.get(&id)?;
         Some(Candidate {
             account_id: id,
-            name: account.name.clone(),
-            domain: account.domain.clone(),
+            name: name.clone(),
+            domain: domain.clone(),
             score,
         })
     };
@@ -175,22 +188,25 @@ pub(crate) async fn fuzzy_many(
         .collect())
 }
 
-/// The best-scoring neighbours of `key` at or above `threshold`.
-fn best(
-    key: &str,
+/// The neighbours whose names score at least `threshold` against the
+/// probe's, rounded to three places, leaving out `exclude`.
+pub(crate) fn scored(
+    probe: &NameProbe<'_>,
     exclude: Option<AccountId>,
-    near: Vec<(AccountId, String)>,
+    near: impl IntoIterator<Item = (AccountId, String)>,
     threshold: f64,
 ) -> Vec<(f64, AccountId)> {
-    let probe = NameProbe::new(key);
-    let mut scored: Vec<(f64, AccountId)> = near
-        .into_iter()
+    near.into_iter()
         .filter(|(id, _)| Some(*id) != exclude)
         .filter_map(|(id, other)| {
             let score = probe.similarity_from(&other, threshold)?;
             Some(((score * 1000.0).round() / 1000.0, id))
         })
-        .collect();
+        .collect()
+}
+
+/// The best of one key's scored neighbours, best first, each account once.
+pub(crate) fn ranked(mut scored: Vec<(f64, AccountId)>) -> Vec<(f64, AccountId)> {
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     // An account found by both its key and its reversed key counts once.
     scored.dedup_by_key(|(_, id)| *id);
@@ -213,7 +229,7 @@ async fn neighbours<'k>(
     let query = keys.fold(sqlx::query(&sql), |q, key| {
         q.bind(key.to_owned()).bind(reversed_key(key))
     });
-    let row = query.bind(NEIGHBOURS).fetch_one(&mut *conn).await?;
+    let row = query.bind(NEIGHBOURS as i64).fetch_one(&mut *conn).await?;
     let mut found = vec![Vec::new(); count];
     for line in row.opt_text("found")?.unwrap_or_default().lines() {
         let (n, neighbour) = neighbour(line)?;
@@ -269,26 +285,30 @@ fn neighbour(line: &str) -> Result<(usize, (AccountId, String))> {
     Ok((n, (id, key)))
 }
 
-/// Accounts by id, in one statement whatever their number.
-async fn by_ids(
+/// The name and domain of accounts by id, in as few statements as their
+/// number allows.
+async fn names_by_id(
     conn: &mut AnyConnection,
     ids: &[AccountId],
-) -> Result<HashMap<AccountId, AccountRecord>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+) -> Result<HashMap<AccountId, (String, Option<String>)>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    let marks = Marks::of(conn);
+    for chunk in ids.chunks(marks.rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT id, name, domain FROM accounts WHERE id IN ({})",
+            marks.list(1, chunk.len())
+        );
+        let rows = chunk
+            .iter()
+            .fold(sqlx::query(&sql), |q, id| q.bind(id.0))
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &rows {
+            let names = (row.text("name")?, row.opt_text("domain")?);
+            found.insert(AccountId(row.int("id")?), names);
+        }
     }
-    let sql = format!(
-        "SELECT * FROM accounts WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    let rows = ids
-        .iter()
-        .fold(sqlx::query(&sql), |q, id| q.bind(id.0))
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|row| account_from_row(row).map(|a| (a.id, a)))
-        .collect()
+    Ok(found)
 }
 
 /// `INSERT INTO accounts` with `rows` rows of parameters, in the column
@@ -461,10 +481,10 @@ impl Store {
     }
 
     pub async fn account(&self, id: AccountId) -> Result<AccountRecord> {
-        let mut conn = self.reader.acquire().await?;
-        by_ids(&mut conn, &[id])
-            .await?
-            .remove(&id)
-            .ok_or(StoreError::NotFound("account"))
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await?;
+        account_from_row(&row.ok_or(StoreError::NotFound("account"))?)
     }
 }

@@ -22,6 +22,7 @@ mod idempotency;
 mod intake;
 mod metric_days;
 mod metrics_report;
+mod near_walk;
 mod notify;
 mod partners;
 mod periodic;

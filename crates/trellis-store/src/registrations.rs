@@ -6,6 +6,7 @@ use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events;
 use crate::idempotency::RequestKey;
+use crate::near_walk;
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 use crate::register_batch::{only, Queued, Submission};
 use crate::rows::{from_micros, micros, opt_micros, parse_day, placeholders_from, Marks, RowExt};
@@ -41,6 +42,25 @@ pub struct Registered {
 pub struct Prepared {
     drafts: Vec<Draft>,
     similar: Vec<Vec<Candidate>>,
+}
+
+impl Prepared {
+    /// The near names found for each draft, in the drafts' order.
+    pub fn near_names(&self) -> &[Vec<Candidate>] {
+        &self.similar
+    }
+
+    /// The drafts and their near names in batches of `size`, in order: an
+    /// import looks up every row at once and registers a batch at a time.
+    pub fn into_batches(self, size: usize) -> Vec<Prepared> {
+        let mut batches = Vec::new();
+        let mut pairs = self.drafts.into_iter().zip(self.similar).peekable();
+        while pairs.peek().is_some() {
+            let (drafts, similar) = pairs.by_ref().take(size.max(1)).unzip();
+            batches.push(Prepared { drafts, similar });
+        }
+        batches
+    }
 }
 
 /// Which registrations a list shows.
@@ -161,15 +181,20 @@ impl Store {
         accounts::fuzzy(&mut conn, &key, program.dedupe.fuzzy_threshold, None).await
     }
 
-    /// Near names of many drafts (bulk imports), a few drafts to a
-    /// statement, as many statements at once as there are cores; in the
-    /// drafts' order.
+    /// Near names of many drafts (bulk imports), in the drafts' order.
+    /// Against few accounts per draft, both name indexes are read once
+    /// from end to end (`near_walk.rs`); otherwise a few drafts to a
+    /// statement of seeks, as many statements at once as there are cores.
     async fn similar_names_of_all(
         &self,
         drafts: &[Draft],
         program: &Program,
     ) -> Result<Vec<Vec<Candidate>>> {
         let threshold = program.dedupe.fuzzy_threshold;
+        if near_walk::worth_it(&mut *self.reader.acquire().await?, drafts.len()).await? {
+            let keys = drafts.iter().map(|d| d.company_name.key()).collect();
+            return near_walk::similar(&self.reader, keys, threshold).await;
+        }
         let at_once = Arc::new(Semaphore::new(lookups_at_once()));
         let lookups: Vec<_> = drafts
             .chunks(SIMILAR_PER_STATEMENT)

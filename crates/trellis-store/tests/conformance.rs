@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 use time::OffsetDateTime;
+use trellis_domain::dedupe::CompanyName;
 use trellis_domain::event::Actor;
 use trellis_domain::ids::PartnerId;
 use trellis_domain::partner::PartnerKind;
 use trellis_domain::program::Program;
-use trellis_store::{NewPartner, RegistrationFilter, Store, StoreError};
+use trellis_store::{NewAccount, NewPartner, RegistrationFilter, Store, StoreError};
 use trellis_testkit::{backends, draft, start_time, stores_on_one_postgres, Db, FreshDb};
 
 async fn partners(store: &Store, n: usize) -> Vec<PartnerId> {
@@ -626,5 +627,99 @@ async fn a_registration_answers_with_the_record_as_stored() {
             let stored = store.registration(answer.id, None).await.expect("read");
             assert_eq!(answer, stored, "{db:?}");
         }
+    }
+}
+
+/// Company names close to one another: every stem in several spellings.
+fn near_names(stems: &[&str], spellings: usize) -> Vec<String> {
+    let endings = ["", "s", "z", " group", " labs", "ix", " systems", " one"];
+    stems
+        .iter()
+        .flat_map(|stem| {
+            endings
+                .iter()
+                .take(spellings)
+                .map(move |e| format!("{stem}{e}"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn near_names_found_for_many_drafts_at_once_equal_those_found_one_at_a_time() {
+    let stems = [
+        "acme widget",
+        "akme widget",
+        "globex",
+        "globx",
+        "initech",
+        "inetech",
+        "umbrella",
+        "umbrela",
+        "hooli",
+        "hooly",
+        "vandelay",
+        "vandalay",
+        "stark industries",
+        "wayne tech",
+        "wonka",
+        "wonkа",
+        "soylent",
+        "cyberdyne",
+        "tyrell",
+        "nakatomi",
+    ];
+    for db in backends() {
+        let fresh = FreshDb::new(db).await;
+        let store = Store::connect(&fresh.url).await.expect("store");
+        let on_file: Vec<NewAccount> = near_names(&stems, 8)
+            .iter()
+            .map(|name| NewAccount {
+                name: CompanyName::parse(name).expect("name"),
+                domain: None,
+                source: "test".into(),
+            })
+            .collect();
+        store
+            .load_accounts_bulk(&on_file, start_time())
+            .await
+            .expect("accounts");
+        let partner = partners(&store, 1).await[0];
+        // Drafts near the names on file but never equal to one, so no exact
+        // match leaves an account out of the one-at-a-time answer; enough of
+        // them (a tenth of the accounts) that the whole indexes are read.
+        let drafts: Vec<_> = near_names(&stems, 8)
+            .iter()
+            .step_by(4)
+            .map(|name| draft(partner, &format!("{name}x"), None))
+            .collect();
+        let program = Program::default();
+        let threshold = program.dedupe.fuzzy_threshold;
+        let prepared = store
+            .prepare_many(drafts.clone(), &program)
+            .await
+            .expect("near names");
+        let mut found_some = 0;
+        for (d, together) in drafts.iter().zip(prepared.near_names()) {
+            let alone = store
+                .match_account(&d.company_name, None, threshold)
+                .await
+                .expect("match");
+            assert!(
+                alone.linked.is_none(),
+                "{db:?}: {} is on file",
+                d.company_name.as_str()
+            );
+            assert_eq!(
+                together,
+                &alone.candidates,
+                "{db:?}: {}",
+                d.company_name.as_str()
+            );
+            found_some += usize::from(together.len() > 1);
+        }
+        assert!(
+            found_some > drafts.len() / 2,
+            "{db:?}: too few near names to compare"
+        );
     }
 }

@@ -12,7 +12,6 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Read;
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
 use trellis_domain::event::Actor;
 use trellis_domain::ids::PartnerId;
 use trellis_domain::program::Program;
@@ -28,8 +27,6 @@ use utoipa::ToSchema;
 /// behind the import waits a fraction of a second (about 60 ms a batch at a
 /// million accounts).
 const BATCH: usize = 1000;
-/// Batches looked up ahead of the one being written.
-const LOOKAHEAD: usize = 2;
 
 /// What became of one row. Row numbers count the header as row 1.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -187,41 +184,22 @@ impl Importer<'_> {
         (results, pending)
     }
 
-    /// Registers the validated rows batch by batch. Near names are looked
-    /// up on the readers up to [`LOOKAHEAD`] batches ahead of the writer, so
-    /// neither waits for the other's slower batches; `progress` hears how
-    /// many rows are done.
+    /// Looks up the near names of every row at once (against many rows,
+    /// in one pass over each name index), then registers the rows batch by
+    /// batch; `progress` hears how many rows are done.
     async fn register_all(
         &self,
         pending: &[Pending],
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<RowResult>, ApiError> {
-        let (ready, mut next) = mpsc::channel(LOOKAHEAD);
-        let look_up = async move {
-            for chunk in pending.chunks(BATCH) {
-                let prepared = self.prepare(chunk).await;
-                let failed = prepared.is_err();
-                // The writer has stopped (it failed) or this lookup did.
-                if ready.send((chunk, prepared)).await.is_err() || failed {
-                    break;
-                }
-            }
-        };
-        let write = async {
-            let mut results = Vec::with_capacity(pending.len());
-            while let Some((chunk, prepared)) = next.recv().await {
-                results.extend(self.register(chunk, prepared?).await?);
-                progress(results.len());
-            }
-            Ok(results)
-        };
-        let ((), written) = tokio::join!(look_up, write);
-        written
-    }
-
-    async fn prepare(&self, chunk: &[Pending]) -> Result<Prepared, ApiError> {
-        let drafts: Vec<Draft> = chunk.iter().map(|p| p.draft.clone()).collect();
-        Ok(self.store.prepare_many(drafts, self.program).await?)
+        let drafts = pending.iter().map(|p| p.draft.clone()).collect();
+        let prepared = self.store.prepare_many(drafts, self.program).await?;
+        let mut results = Vec::with_capacity(pending.len());
+        for (chunk, batch) in pending.chunks(BATCH).zip(prepared.into_batches(BATCH)) {
+            results.extend(self.register(chunk, batch).await?);
+            progress(results.len());
+        }
+        Ok(results)
     }
 
     async fn register(
