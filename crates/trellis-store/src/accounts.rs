@@ -141,9 +141,9 @@ pub(crate) async fn fuzzy(
 /// the end, catching a typo up front). Four bounded range scans per key in
 /// one query read only the indexes (on SQLite the row id is in every index),
 /// each neighbour is scored on its key, and only the few that pass are read
-/// from the table, in one statement for all keys: reading name and domain
-/// for all 64 neighbours cost 64 random row lookups and most of a
-/// registration's time in the database.
+/// from the table, once each, in as few statements as their ids allow:
+/// reading name and domain for all 64 neighbours cost 64 random row lookups
+/// and most of a registration's time in the database.
 pub(crate) async fn fuzzy_many(
     conn: &mut AnyConnection,
     keys: &[(String, Option<AccountId>)],

@@ -38,3 +38,13 @@ impl StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The answer of a spawned lookup: its own, or the panic it raised. Only a
+/// runtime shutting down cancels one, and then the pool is going too.
+pub(crate) fn joined<T>(done: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
+    match done {
+        Ok(found) => found,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+    }
+}

@@ -13,7 +13,8 @@
 //! scored the same way, but each index entry read once.
 
 use crate::accounts::{self, Candidate, NEIGHBOURS};
-use crate::error::{Result, StoreError};
+use crate::error::{joined, Result, StoreError};
+use crate::registrations::lookups_at_once;
 use crate::rows::RowExt;
 use sqlx::{AnyConnection, AnyPool};
 use std::collections::VecDeque;
@@ -76,8 +77,7 @@ async fn described(
     pool: &AnyPool,
     scored: Vec<Vec<(f64, AccountId)>>,
 ) -> Result<Vec<Vec<Candidate>>> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let part = scored.len().div_ceil(cores).max(1);
+    let part = scored.len().div_ceil(lookups_at_once()).max(1);
     let parts: Vec<_> = scored
         .chunks(part)
         .map(|part| {
@@ -93,15 +93,6 @@ async fn described(
         all.extend(joined(part.await)?);
     }
     Ok(all)
-}
-
-fn joined<T>(done: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
-    match done {
-        Ok(found) => found,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // Only a runtime shutting down cancels a walk.
-        Err(_) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
-    }
 }
 
 /// The two name indexes.

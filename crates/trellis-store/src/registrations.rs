@@ -3,7 +3,7 @@
 use crate::accounts::{self, Candidate, NewAccount};
 use crate::conflicts;
 use crate::db::{Store, Tx};
-use crate::error::{Result, StoreError};
+use crate::error::{joined, Result, StoreError};
 use crate::events;
 use crate::idempotency::RequestKey;
 use crate::near_walk;
@@ -86,7 +86,7 @@ const SIMILAR_PER_STATEMENT: usize = 32;
 /// for the same cores, and crowd out the writer registering the batch
 /// before (with a statement on every reader, a 100,000-row import took a
 /// quarter longer).
-fn lookups_at_once() -> usize {
+pub(crate) fn lookups_at_once() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
@@ -211,12 +211,7 @@ impl Store {
             .collect();
         let mut similar = Vec::with_capacity(drafts.len());
         for lookup in lookups {
-            match lookup.await {
-                Ok(found) => similar.extend(found?),
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                // Only a runtime shutting down cancels a lookup.
-                Err(_) => return Err(StoreError::Database(sqlx::Error::PoolClosed)),
-            }
+            similar.extend(joined(lookup.await)?);
         }
         Ok(similar)
     }

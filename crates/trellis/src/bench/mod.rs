@@ -162,7 +162,7 @@ impl BenchDb {
             bar.inc(batch.len() as u64);
         }
         generator.await?;
-        // The store's writer leaves checkpoints to a task beside it; the
+        // The store leaves most checkpoints to a task beside the writer; the
         // load's log is copied back now, so that a run measures its own
         // work and not the tail of the load's.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
