@@ -7,8 +7,8 @@ use anyhow::Context;
 use lettre::message::{header::ContentType, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::{Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
-use std::path::PathBuf;
+use lettre::{Address, AsyncTransport, Message, Tokio1Executor};
+use std::path::{Path, PathBuf};
 use trellis_domain::channels::{RelayTls, SmtpUrl};
 
 /// A message to send: plain text, with an HTML alternative when it has one.
@@ -68,17 +68,7 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .context("sending through the SMTP relay"),
-            Transport::Outbox(folder) => {
-                tokio::fs::create_dir_all(folder)
-                    .await
-                    .with_context(|| format!("creating the outbox folder {}", folder.display()))?;
-                let files = AsyncFileTransport::<Tokio1Executor>::new(folder);
-                files
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .context("writing to the outbox")
-            }
+            Transport::Outbox(folder) => write_to_outbox(folder, &message.formatted()).await,
         }
     }
 
@@ -125,6 +115,23 @@ fn smtp(relay: &SmtpUrl) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
         None => builder,
     };
     Ok(builder.build())
+}
+
+/// Writes one message into the outbox folder whole or not at all: under a
+/// hidden name first, then renamed, so whoever reads the folder (a person,
+/// a script collecting mail) never finds half a message.
+async fn write_to_outbox(folder: &Path, eml: &[u8]) -> anyhow::Result<()> {
+    tokio::fs::create_dir_all(folder)
+        .await
+        .with_context(|| format!("creating the outbox folder {}", folder.display()))?;
+    let name = format!("{:032x}", rand::random::<u128>());
+    let partial = folder.join(format!(".{name}.eml.part"));
+    tokio::fs::write(&partial, eml)
+        .await
+        .context("writing to the outbox")?;
+    tokio::fs::rename(&partial, folder.join(format!("{name}.eml")))
+        .await
+        .context("writing to the outbox")
 }
 
 #[cfg(test)]

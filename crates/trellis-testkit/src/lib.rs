@@ -351,6 +351,7 @@ impl TestApp {
         let mut files: Vec<_> = std::fs::read_dir(self.outbox.path())
             .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
             .unwrap_or_default();
+        files.retain(|path| path.extension().is_some_and(|e| e == "eml"));
         files.sort_by_key(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok());
         files
             .iter()
