@@ -30,6 +30,17 @@ pub struct NewAccount {
     pub source: String,
 }
 
+/// A near name as intake finds it: an account whose name is close to the
+/// one given, and how close. Its name and domain are read only where
+/// someone will see them ([`Store::candidates`]): an import of 100,000 rows
+/// counts its near names but shows none, and reading them took it 1.5 s.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NearName {
+    pub account_id: AccountId,
+    /// Name similarity from 0 to 1.
+    pub score: f64,
+}
+
 /// A possible duplicate: an account whose name is close to the one given.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Candidate {
@@ -60,12 +71,16 @@ pub(crate) fn account_from_row(row: &AnyRow) -> Result<AccountRecord> {
     })
 }
 
+/// The account a draft links to, if one is on file, and how it matched
+/// (`domain` or `name`).
+pub(crate) type Linked = Option<(AccountRecord, &'static str)>;
+
 /// The account with this domain, or else the oldest with this name key.
 pub(crate) async fn find_exact(
     conn: &mut AnyConnection,
     key: &str,
     domain: Option<&WebDomain>,
-) -> Result<Option<(AccountRecord, &'static str)>> {
+) -> Result<Linked> {
     Ok(find_exact_many(conn, &[(key, domain)])
         .await?
         .pop()
@@ -82,7 +97,7 @@ const EXACT_VALUES: usize = 2;
 pub(crate) async fn find_exact_many(
     conn: &mut AnyConnection,
     keys: &[(&str, Option<&WebDomain>)],
-) -> Result<Vec<Option<(AccountRecord, &'static str)>>> {
+) -> Result<Vec<Linked>> {
     let mut found = Vec::with_capacity(keys.len());
     let marks = Marks::of(conn);
     for chunk in keys.chunks(marks.rows_per_statement(EXACT_VALUES)) {
@@ -121,8 +136,8 @@ pub(crate) async fn find_exact_many(
     Ok(found)
 }
 
-/// Accounts whose names are close to `key`, best first.
-pub(crate) async fn fuzzy(
+/// Accounts whose names are close to `key`, best first, with their names.
+async fn fuzzy(
     conn: &mut AnyConnection,
     key: &str,
     threshold: f64,
@@ -130,6 +145,16 @@ pub(crate) async fn fuzzy(
 ) -> Result<Vec<Candidate>> {
     let mut found = fuzzy_many(conn, &[(key.to_owned(), exclude)], threshold).await?;
     Ok(found.pop().unwrap_or_default())
+}
+
+/// [`near_many`] with the names and domains of the accounts found.
+pub(crate) async fn fuzzy_many(
+    conn: &mut AnyConnection,
+    keys: &[(String, Option<AccountId>)],
+    threshold: f64,
+) -> Result<Vec<Vec<Candidate>>> {
+    let near = near_many(conn, keys, threshold).await?;
+    described(conn, near).await
 }
 
 /// Accounts whose names are close to each key (leaving out the account
@@ -140,49 +165,48 @@ pub(crate) async fn fuzzy(
 /// (names that agree at the start) and the reversed key (names that agree at
 /// the end, catching a typo up front). Four bounded range scans per key in
 /// one query read only the indexes (on SQLite the row id is in every index),
-/// each neighbour is scored on its key, and only the few that pass are read
-/// from the table, once each, in as few statements as their ids allow:
-/// reading name and domain for all 64 neighbours cost 64 random row lookups
-/// and most of a registration's time in the database.
-pub(crate) async fn fuzzy_many(
+/// and each neighbour is scored on its key alone: reading name and domain
+/// for all 64 neighbours cost 64 random row lookups and most of a
+/// registration's time in the database, so only the few that pass are
+/// read, and only where they are shown ([`described`]).
+pub(crate) async fn near_many(
     conn: &mut AnyConnection,
     keys: &[(String, Option<AccountId>)],
     threshold: f64,
-) -> Result<Vec<Vec<Candidate>>> {
+) -> Result<Vec<Vec<NearName>>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let near = neighbours(conn, keys.iter().map(|(key, _)| key.as_str())).await?;
-    let scored = keys
+    Ok(keys
         .iter()
         .zip(near)
         .map(|((key, exclude), near)| {
             ranked(scored(&NameProbe::new(key), *exclude, near, threshold))
         })
-        .collect();
-    described(conn, scored).await
+        .collect())
 }
 
-/// The candidates of each list of scored accounts, in its order: their
-/// names and domains read in as few statements as the ids allow.
+/// The candidates of each list of near names, in its order: their names
+/// and domains read once each, in as few statements as the ids allow.
 pub(crate) async fn described(
     conn: &mut AnyConnection,
-    scored: Vec<Vec<(f64, AccountId)>>,
+    near: Vec<Vec<NearName>>,
 ) -> Result<Vec<Vec<Candidate>>> {
-    let mut ids: Vec<AccountId> = scored.iter().flatten().map(|(_, id)| *id).collect();
+    let mut ids: Vec<AccountId> = near.iter().flatten().map(|n| n.account_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let names = names_by_id(conn, &ids).await?;
-    let candidate = |(score, id): (f64, AccountId)| {
-        let (name, domain) = names.get(&id)?;
+    let candidate = |near: NearName| {
+        let (name, domain) = names.get(&near.account_id)?;
         Some(Candidate {
-            account_id: id,
+            account_id: near.account_id,
             name: name.clone(),
             domain: domain.clone(),
-            score,
+            score: near.score,
         })
     };
-    Ok(scored
+    Ok(near
         .into_iter()
         .map(|found| found.into_iter().filter_map(&candidate).collect())
         .collect())
@@ -190,28 +214,31 @@ pub(crate) async fn described(
 
 /// The neighbours whose names score at least `threshold` against the
 /// probe's, rounded to three places, leaving out `exclude`.
-pub(crate) fn scored(
+pub(crate) fn scored<K: AsRef<str>>(
     probe: &NameProbe<'_>,
     exclude: Option<AccountId>,
-    near: impl IntoIterator<Item = (AccountId, String)>,
+    near: impl IntoIterator<Item = (AccountId, K)>,
     threshold: f64,
 ) -> Vec<(f64, AccountId)> {
     near.into_iter()
         .filter(|(id, _)| Some(*id) != exclude)
         .filter_map(|(id, other)| {
-            let score = probe.similarity_from(&other, threshold)?;
+            let score = probe.similarity_from(other.as_ref(), threshold)?;
             Some(((score * 1000.0).round() / 1000.0, id))
         })
         .collect()
 }
 
 /// The best of one key's scored neighbours, best first, each account once.
-pub(crate) fn ranked(mut scored: Vec<(f64, AccountId)>) -> Vec<(f64, AccountId)> {
+pub(crate) fn ranked(mut scored: Vec<(f64, AccountId)>) -> Vec<NearName> {
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     // An account found by both its key and its reversed key counts once.
     scored.dedup_by_key(|(_, id)| *id);
     scored.truncate(MAX_CANDIDATES);
     scored
+        .into_iter()
+        .map(|(score, account_id)| NearName { account_id, score })
+        .collect()
 }
 
 /// For each key, the id and name key of the `NEIGHBOURS` accounts either
@@ -478,6 +505,13 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The names and domains of near names found at intake, in their order.
+    pub async fn candidates(&self, near: &[NearName]) -> Result<Vec<Candidate>> {
+        let mut conn = self.reader.acquire().await?;
+        let mut found = described(&mut conn, vec![near.to_vec()]).await?;
+        Ok(found.pop().unwrap_or_default())
     }
 
     pub async fn account(&self, id: AccountId) -> Result<AccountRecord> {

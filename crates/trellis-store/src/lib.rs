@@ -24,6 +24,7 @@ mod metric_days;
 mod metrics_report;
 mod near_walk;
 mod notify;
+mod on_file;
 mod partners;
 mod periodic;
 mod portal;
@@ -40,7 +41,7 @@ mod tiers;
 mod tokens;
 mod worklists;
 
-pub use accounts::{AccountMatch, Candidate, NewAccount};
+pub use accounts::{AccountMatch, Candidate, NearName, NewAccount};
 pub use crm::{CrmDeadLetter, CrmState, SyncItem, SyncLag, SyncResult};
 pub use db::{Backend, Store};
 pub use error::StoreError;

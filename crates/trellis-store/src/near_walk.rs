@@ -4,7 +4,7 @@
 //!
 //! For a key, the fuzzy search reads the [`NEIGHBOURS`] entries at or after
 //! it and the [`NEIGHBOURS`] before it, in the key index and in the
-//! reversed-key index ([`accounts::fuzzy_many`]). When the keys are many
+//! reversed-key index ([`accounts::near_many`]). When the keys are many
 //! beside the accounts, those windows cover much of each index anyway, and
 //! a seek per window costs more than reading the index in order. So the
 //! keys are sorted, each index is read a page at a time in (key, id) order,
@@ -12,9 +12,8 @@
 //! entries the seeks read (SQLite orders equal keys by id, as this does),
 //! scored the same way, but each index entry read once.
 
-use crate::accounts::{self, Candidate, NEIGHBOURS};
+use crate::accounts::{self, NearName, NEIGHBOURS};
 use crate::error::{joined, Result, StoreError};
-use crate::registrations::lookups_at_once;
 use crate::rows::RowExt;
 use sqlx::{AnyConnection, AnyPool};
 use std::collections::VecDeque;
@@ -30,8 +29,16 @@ const PAGE: usize = 50_000;
 /// in order (`trellis bench csv` measures both sides).
 const ACCOUNTS_PER_KEY: i64 = 64;
 
-/// An index entry: the account and its key as that index holds it.
-type Entry = (AccountId, String);
+/// An index entry: the account, its key as that index holds it, and the
+/// key itself (the same text on the key side). Shared, not copied: each
+/// entry lies in a few keys' windows, and on the reversed side it is
+/// turned back once, not once a window.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    id: AccountId,
+    form: Arc<str>,
+    key: Arc<str>,
+}
 
 /// Whether [`similar`] beats seeking for `keys` keys: the accounts (never
 /// deleted, so the largest id counts them) are few enough per key.
@@ -44,13 +51,13 @@ pub(crate) async fn worth_it(conn: &mut AnyConnection, keys: usize) -> Result<bo
 }
 
 /// The near names of each key, in the keys' order, as
-/// [`accounts::fuzzy_many`] finds them with no account left out: both
+/// [`accounts::near_many`] finds them with no account left out: both
 /// indexes walked at once on two readers.
 pub(crate) async fn similar(
     pool: &AnyPool,
     keys: Vec<String>,
     threshold: f64,
-) -> Result<Vec<Vec<Candidate>>> {
+) -> Result<Vec<Vec<NearName>>> {
     let keys = Arc::new(keys);
     let walk = |side: Side| {
         let (pool, keys) = (pool.clone(), Arc::clone(&keys));
@@ -61,38 +68,14 @@ pub(crate) async fn similar(
     };
     let (by_key, by_rkey) = (walk(Side::Key), walk(Side::Rkey));
     let (by_key, by_rkey) = (joined(by_key.await)?, joined(by_rkey.await)?);
-    let scored = by_key
+    Ok(by_key
         .into_iter()
         .zip(by_rkey)
         .map(|(mut found, more)| {
             found.extend(more);
             accounts::ranked(found)
         })
-        .collect();
-    described(pool, scored).await
-}
-
-/// [`accounts::described`] in a part of the keys a core, on as many readers.
-async fn described(
-    pool: &AnyPool,
-    scored: Vec<Vec<(f64, AccountId)>>,
-) -> Result<Vec<Vec<Candidate>>> {
-    let part = scored.len().div_ceil(lookups_at_once()).max(1);
-    let parts: Vec<_> = scored
-        .chunks(part)
-        .map(|part| {
-            let (pool, part) = (pool.clone(), part.to_vec());
-            tokio::spawn(async move {
-                let mut conn = pool.acquire().await?;
-                accounts::described(&mut conn, part).await
-            })
-        })
-        .collect();
-    let mut all = Vec::with_capacity(scored.len());
-    for part in parts {
-        all.extend(joined(part.await)?);
-    }
-    Ok(all)
+        .collect())
 }
 
 /// The two name indexes.
@@ -117,6 +100,16 @@ impl Side {
             Side::Rkey => reversed_key(key),
         }
     }
+
+    /// An entry of this side's index, from the form it holds.
+    fn entry(self, id: AccountId, form: &str) -> Entry {
+        let form: Arc<str> = Arc::from(form);
+        let key = match self {
+            Side::Key => Arc::clone(&form),
+            Side::Rkey => Arc::from(reversed_key(&form)),
+        };
+        Entry { id, form, key }
+    }
 }
 
 /// Reads one index in order, a page at a time, and scores every key's
@@ -130,14 +123,14 @@ async fn walk(
     let forms: Vec<String> = keys.iter().map(|k| side.form(k)).collect();
     let mut scored = vec![Vec::new(); keys.len()];
     let mut score = |at: usize, window: Vec<Entry>| {
-        let near = window.into_iter().map(|(id, k)| (id, side.form(&k)));
+        let near = window.into_iter().map(|e| (e.id, e.key));
         scored[at] = accounts::scored(&NameProbe::new(&keys[at]), None, near, threshold);
     };
     let mut windows = Windows::new(&forms);
     let sql = page_sql(side);
-    let mut after: Entry = (AccountId(0), String::new());
+    let mut after = side.entry(AccountId(0), "");
     loop {
-        let page = read_page(conn, &sql, &after).await?;
+        let page = read_page(conn, side, &sql, &after).await?;
         let full = page.len() == PAGE;
         for entry in page {
             windows.feed(&entry, &mut score);
@@ -164,25 +157,33 @@ fn page_sql(side: Side) -> String {
 
 /// One page of entries in index order. The aggregate promises no order, so
 /// the page is sorted here, by bytes as both databases order these keys.
-async fn read_page(conn: &mut AnyConnection, sql: &str, after: &Entry) -> Result<Vec<Entry>> {
+async fn read_page(
+    conn: &mut AnyConnection,
+    side: Side,
+    sql: &str,
+    after: &Entry,
+) -> Result<Vec<Entry>> {
     let row = sqlx::query(sql)
-        .bind(after.1.clone())
-        .bind(after.0 .0)
+        .bind(after.form.to_string())
+        .bind(after.id.0)
         .bind(PAGE as i64)
         .fetch_one(&mut *conn)
         .await?;
     let text = row.opt_text("page")?.unwrap_or_default();
-    let mut page = text.lines().map(entry).collect::<Result<Vec<Entry>>>()?;
-    page.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let mut page = text
+        .lines()
+        .map(|line| entry(side, line))
+        .collect::<Result<Vec<Entry>>>()?;
+    page.sort_unstable_by(|a, b| a.form.cmp(&b.form).then(a.id.cmp(&b.id)));
     Ok(page)
 }
 
 /// One line of a page: `42 acme widgets`.
-fn entry(line: &str) -> Result<Entry> {
+fn entry(side: Side, line: &str) -> Result<Entry> {
     let corrupt = || StoreError::Corrupt(format!("index entry {line:?}"));
-    let (id, key) = line.split_once(' ').ok_or_else(corrupt)?;
+    let (id, form) = line.split_once(' ').ok_or_else(corrupt)?;
     let id = id.parse().map_err(|_| corrupt())?;
-    Ok((AccountId(id), key.to_owned()))
+    Ok(side.entry(AccountId(id), form))
 }
 
 /// Cuts each key's window from index entries fed in order: the
@@ -217,7 +218,7 @@ impl<'k> Windows<'k> {
     /// Takes the next entry; `done` hears each window that closes.
     fn feed(&mut self, entry: &Entry, done: &mut impl FnMut(usize, Vec<Entry>)) {
         while let Some(&at) = self.order.get(self.reached) {
-            if self.forms[at] > entry.1 {
+            if *self.forms[at] > *entry.form {
                 break;
             }
             let mut window = Vec::with_capacity(2 * NEIGHBOURS);
@@ -264,15 +265,15 @@ mod tests {
         let mut all: Vec<Entry> = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| (AccountId(i as i64 + 1), (*k).to_owned()))
+            .map(|(i, k)| Side::Key.entry(AccountId(i as i64 + 1), k))
             .collect();
-        all.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        all.sort_by(|a, b| a.form.cmp(&b.form).then(a.id.cmp(&b.id)));
         all
     }
 
     /// The windows the seeks read: entries at or after the key, and before it.
     fn seeks(all: &[Entry], key: &str) -> Vec<Entry> {
-        let at = all.partition_point(|e| e.1.as_str() < key);
+        let at = all.partition_point(|e| &*e.form < key);
         let before = all[at.saturating_sub(NEIGHBOURS)..at].iter();
         let after = all[at..].iter().take(NEIGHBOURS);
         let mut window: Vec<Entry> = before.chain(after).cloned().collect();
@@ -333,11 +334,12 @@ mod tests {
 
     #[test]
     fn a_page_line_names_its_account_and_key() {
-        assert_eq!(
-            entry("42 acme widgets").unwrap(),
-            (AccountId(42), "acme widgets".to_owned())
-        );
-        assert!(entry("acme").is_err());
-        assert!(entry("x acme").is_err());
+        let key = entry(Side::Key, "42 acme widgets").unwrap();
+        assert_eq!((key.id, &*key.form), (AccountId(42), "acme widgets"));
+        assert_eq!(key.key, key.form);
+        let rkey = entry(Side::Rkey, "42 stegdiw emca").unwrap();
+        assert_eq!((&*rkey.form, &*rkey.key), ("stegdiw emca", "acme widgets"));
+        assert!(entry(Side::Key, "acme").is_err());
+        assert!(entry(Side::Key, "x acme").is_err());
     }
 }

@@ -11,23 +11,22 @@
 //! company) go one at a time, after them, through the path that refuses a
 //! second claim and opens conflicts, so each sees everything before it.
 
-use crate::accounts::{self, Candidate};
+use crate::accounts::{self, Linked, NearName};
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
 use crate::events::{self, Stamped};
 use crate::group_commit::{end_savepoint, open_savepoint, savepoint, settle_savepoint, Ran};
 use crate::idempotency::{self, RequestKey};
-use crate::records::AccountRecord;
+use crate::on_file::OnFile;
 use crate::registrations::{
-    account_created, company_keys, insert_many, new_account, on_case, submitted_event, NewRow,
-    Registered, ACTIVE,
+    account_created, company_keys, exact_lookups, insert_many, new_account, on_case,
+    submitted_event, NewRow, Registered, ACTIVE,
 };
 use crate::rows::{Marks, RowExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
-use trellis_domain::dedupe::WebDomain;
 use trellis_domain::event::{Actor, NewEvent};
 use trellis_domain::ids::AccountId;
 use trellis_domain::program::Program;
@@ -38,7 +37,7 @@ use trellis_domain::registration::Draft;
 #[derive(Clone)]
 pub(crate) struct Submission {
     pub draft: Draft,
-    pub similar: Vec<Candidate>,
+    pub similar: Vec<NearName>,
     pub actor: Actor,
     pub now: OffsetDateTime,
 }
@@ -114,9 +113,6 @@ pub(crate) fn only(mut answers: Vec<Result<Registered>>) -> Result<Registered> {
         .unwrap_or_else(|| Err(StoreError::Corrupt("a registration went unanswered".into())))
 }
 
-/// The account a draft links to, if one is on file, and how it matched.
-type Linked = Option<(AccountRecord, &'static str)>;
-
 impl Store {
     /// [`Store::register_batch`], keeping each registered draft's request
     /// key in the same transaction, so a retried request never registers
@@ -129,7 +125,7 @@ impl Store {
     ) -> Result<Vec<Result<Registered>>> {
         let (submissions, requests): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         let moments: Vec<OffsetDateTime> = submissions.iter().map(|s| s.now).collect();
-        let results = self.register_batch(tx, submissions, program).await?;
+        let results = self.register_batch(tx, submissions, None, program).await?;
         for ((result, request), now) in results.iter().zip(&requests).zip(moments) {
             if let (Ok(registered), Some(request)) = (result, request) {
                 idempotency::reserve(tx, request, registered.registration.id, now).await?;
@@ -140,15 +136,17 @@ impl Store {
 
     /// Registers every submission inside `tx`, answering in their order. A
     /// refused draft leaves the others standing; a database failure fails
-    /// the batch.
+    /// the batch. `on_file`: their accounts as a reader found them, if it
+    /// looked.
     pub(crate) async fn register_batch(
         &self,
         tx: &mut Tx,
         batch: Vec<Submission>,
+        on_file: Option<OnFile>,
         program: &Program,
     ) -> Result<Vec<Result<Registered>>> {
         let keys: Vec<String> = batch.iter().map(|s| s.draft.company_name.key()).collect();
-        let linked = self.link_all(tx, &batch, &keys).await?;
+        let linked = self.link_all(tx, &batch, &keys, on_file).await?;
         let claimed = accounts_claimed(tx, &linked).await?;
         let contested = contested(&batch, &keys, &linked, &claimed);
         let mut answers: Vec<Option<Result<Registered>>> = batch.iter().map(|_| None).collect();
@@ -172,14 +170,16 @@ impl Store {
         Ok(answers.into_iter().flatten().collect())
     }
 
-    /// Each draft's account on file, if any. On PostgreSQL the drafts'
-    /// keys are locked first, then the accounts found, each set in one
-    /// order, as a lone registration takes them.
+    /// Each draft's account on file, if any: what a reader found brought
+    /// up to date, or else sought here. On PostgreSQL the drafts' keys are
+    /// locked first, then the accounts found, each set in one order, as a
+    /// lone registration takes them.
     async fn link_all(
         &self,
         tx: &mut Tx,
         batch: &[Submission],
         keys: &[String],
+        on_file: Option<OnFile>,
     ) -> Result<Vec<Linked>> {
         let locks: Vec<String> = batch
             .iter()
@@ -187,12 +187,11 @@ impl Store {
             .flat_map(|(s, key)| company_keys(&s.draft, key))
             .collect();
         self.lock_all(tx, &locks).await?;
-        let lookups: Vec<(&str, Option<&WebDomain>)> = keys
-            .iter()
-            .zip(batch)
-            .map(|(key, s)| (key.as_str(), s.draft.domain.as_ref()))
-            .collect();
-        let linked = accounts::find_exact_many(tx, &lookups).await?;
+        let lookups = exact_lookups(keys, batch.iter().map(|s| &s.draft));
+        let linked = match on_file {
+            Some(on_file) => on_file.up_to_date(tx, &lookups).await?,
+            None => accounts::find_exact_many(tx, &lookups).await?,
+        };
         let accounts = linked
             .iter()
             .flatten()
@@ -246,11 +245,11 @@ impl Store {
             plain.iter().zip(found).zip(registrations)
         {
             let submission = &batch[at];
-            let possible_duplicates: Vec<Candidate> = submission
+            let possible_duplicates: Vec<NearName> = submission
                 .similar
                 .iter()
                 .filter(|c| c.account_id != account.id)
-                .cloned()
+                .copied()
                 .collect();
             let mut log: Vec<NewEvent> = matched_on
                 .is_none()

@@ -1,12 +1,13 @@
 //! Registrations: intake into the core, reads, and the row mapping.
 
-use crate::accounts::{self, Candidate, NewAccount};
+use crate::accounts::{self, NearName, NewAccount};
 use crate::conflicts;
 use crate::db::{Store, Tx};
 use crate::error::{joined, Result, StoreError};
 use crate::events;
 use crate::idempotency::RequestKey;
 use crate::near_walk;
+use crate::on_file::OnFile;
 use crate::records::{AccountRecord, ConflictRecord, DealRecord, RegistrationRecord};
 use crate::register_batch::{only, Queued, Submission};
 use crate::rows::{from_micros, micros, opt_micros, parse_day, placeholders_from, Marks, RowExt};
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, Semaphore};
 use trellis_domain::conflict::{competes, same_segment};
+use trellis_domain::dedupe::WebDomain;
 use trellis_domain::event::{Actor, Change, NewEvent};
 use trellis_domain::ids::{AccountId, CaseNumber, ConflictId, PartnerId, RegistrationId};
 use trellis_domain::lifecycle::{self, Command};
@@ -34,30 +36,38 @@ pub struct Registered {
     pub account: AccountRecord,
     /// `domain`, `name`, or `None` when a new account was created.
     pub matched_on: Option<&'static str>,
-    pub possible_duplicates: Vec<Candidate>,
+    /// Near names other than the linked account; [`Store::candidates`]
+    /// reads their names where they are shown.
+    pub possible_duplicates: Vec<NearName>,
     pub conflict: Option<ConflictRecord>,
 }
 
-/// Drafts with the near names found for each, waiting to be registered.
+/// Drafts with the near names found for each, waiting to be registered,
+/// and perhaps the accounts a reader found for them (`on_file.rs`).
 pub struct Prepared {
     drafts: Vec<Draft>,
-    similar: Vec<Vec<Candidate>>,
+    similar: Vec<Vec<NearName>>,
+    on_file: Option<OnFile>,
 }
 
 impl Prepared {
     /// The near names found for each draft, in the drafts' order.
-    pub fn near_names(&self) -> &[Vec<Candidate>] {
+    pub fn near_names(&self) -> &[Vec<NearName>] {
         &self.similar
     }
 
     /// The drafts and their near names in batches of `size`, in order: an
     /// import looks up every row at once and registers a batch at a time.
-    pub fn into_batches(self, size: usize) -> Vec<Prepared> {
+    fn into_batches(self, size: usize) -> Vec<Prepared> {
         let mut batches = Vec::new();
         let mut pairs = self.drafts.into_iter().zip(self.similar).peekable();
         while pairs.peek().is_some() {
             let (drafts, similar) = pairs.by_ref().take(size.max(1)).unzip();
-            batches.push(Prepared { drafts, similar });
+            batches.push(Prepared {
+                drafts,
+                similar,
+                on_file: None,
+            });
         }
         batches
     }
@@ -75,18 +85,16 @@ pub struct RegistrationFilter {
 }
 
 /// Drafts whose near names one statement looks up in a bulk import: they
-/// share a round trip to the database thread and one read of the details
-/// of those that pass (8 instead of 32 made a 100,000-row import about 5%
-/// slower), and a batch of 1,000 still makes 32 statements to spread over
-/// the cores.
+/// share a round trip to the database thread (8 instead of 32 made a
+/// 100,000-row import about 5% slower), and a batch of 1,000 still makes
+/// 32 statements to spread over the cores.
 const SIMILAR_PER_STATEMENT: usize = 32;
 
 /// How many statements of a bulk lookup run at once: one a core. Each
 /// keeps a reader's thread and then a runtime thread busy; more only queue
-/// for the same cores, and crowd out the writer registering the batch
-/// before (with a statement on every reader, a 100,000-row import took a
-/// quarter longer).
-pub(crate) fn lookups_at_once() -> usize {
+/// for the same cores (with a statement on every reader, a 100,000-row
+/// import took a quarter longer).
+fn lookups_at_once() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
@@ -135,11 +143,54 @@ impl Store {
     }
 
     /// Looks up the near names of many drafts (bulk imports), ready for
-    /// [`Store::register_many`]. On readers, so an import can look up its
-    /// next batch while the writer registers this one.
+    /// [`Store::register_many`] or [`Store::register_in_batches`]. On
+    /// readers: the writer is not held up while they are scored.
     pub async fn prepare_many(&self, drafts: Vec<Draft>, program: &Program) -> Result<Prepared> {
         let similar = self.similar_names_of_all(&drafts, program).await?;
-        Ok(Prepared { drafts, similar })
+        Ok(Prepared {
+            drafts,
+            similar,
+            on_file: None,
+        })
+    }
+
+    /// Registers prepared drafts `size` at a time, a write unit a batch, a
+    /// reader finding each batch's accounts while the writer registers the
+    /// batch before; `done` hears each batch's answers, in order.
+    pub async fn register_in_batches(
+        &self,
+        prepared: Prepared,
+        size: usize,
+        program: &Program,
+        actor: &Actor,
+        now: OffsetDateTime,
+        mut done: impl FnMut(Vec<Result<Registered>>),
+    ) -> Result<()> {
+        let find = |batch: Prepared| {
+            let store = self.clone();
+            tokio::spawn(async move { store.find_accounts(batch).await })
+        };
+        let mut batches = prepared.into_batches(size).into_iter();
+        let mut next = batches.next().map(find);
+        while let Some(found) = next.take() {
+            let batch = joined(found.await)?;
+            next = batches.next().map(find);
+            done(self.register_many(batch, program, actor, now).await?);
+        }
+        Ok(())
+    }
+
+    /// Looks up on a reader the account each draft links to, so that the
+    /// writer only brings the answer up to date (SQLite; see `on_file.rs`).
+    async fn find_accounts(&self, mut prepared: Prepared) -> Result<Prepared> {
+        let keys: Vec<String> = prepared
+            .drafts
+            .iter()
+            .map(|d| d.company_name.key())
+            .collect();
+        let lookups = exact_lookups(&keys, &prepared.drafts);
+        prepared.on_file = self.on_file(&lookups).await?;
+        Ok(prepared)
     }
 
     /// Registers many drafts in one write unit (bulk imports): a refused
@@ -154,10 +205,14 @@ impl Store {
         actor: &Actor,
         now: OffsetDateTime,
     ) -> Result<Vec<Result<Registered>>> {
-        let batch = prepared
-            .drafts
+        let Prepared {
+            drafts,
+            similar,
+            on_file,
+        } = prepared;
+        let batch = drafts
             .into_iter()
-            .zip(prepared.similar)
+            .zip(similar)
             .map(|(draft, similar)| Submission {
                 draft,
                 similar,
@@ -167,7 +222,7 @@ impl Store {
             .collect();
         let (store, program) = (self.clone(), program.clone());
         self.write_unit(Box::new(move |tx| {
-            Box::pin(async move { store.register_batch(tx, batch, &program).await })
+            Box::pin(async move { store.register_batch(tx, batch, on_file, &program).await })
         }))
         .await
     }
@@ -175,10 +230,12 @@ impl Store {
     /// Near names, looked up on a reader before the write transaction: they
     /// are advice for staff, so they need not be serialized with writers,
     /// and scoring them off the single writer keeps it free for the rest.
-    async fn similar_names(&self, draft: &Draft, program: &Program) -> Result<Vec<Candidate>> {
+    async fn similar_names(&self, draft: &Draft, program: &Program) -> Result<Vec<NearName>> {
         let mut conn = self.reader.acquire().await?;
-        let key = draft.company_name.key();
-        accounts::fuzzy(&mut conn, &key, program.dedupe.fuzzy_threshold, None).await
+        let key = [(draft.company_name.key(), None)];
+        let threshold = program.dedupe.fuzzy_threshold;
+        let mut found = accounts::near_many(&mut conn, &key, threshold).await?;
+        Ok(found.pop().unwrap_or_default())
     }
 
     /// Near names of many drafts (bulk imports), in the drafts' order.
@@ -189,7 +246,7 @@ impl Store {
         &self,
         drafts: &[Draft],
         program: &Program,
-    ) -> Result<Vec<Vec<Candidate>>> {
+    ) -> Result<Vec<Vec<NearName>>> {
         let threshold = program.dedupe.fuzzy_threshold;
         if near_walk::worth_it(&mut *self.reader.acquire().await?, drafts.len()).await? {
             let keys = drafts.iter().map(|d| d.company_name.key()).collect();
@@ -205,7 +262,7 @@ impl Store {
                 tokio::spawn(async move {
                     let _turn = at_once.acquire_owned().await;
                     let mut conn = store.reader.acquire().await?;
-                    accounts::fuzzy_many(&mut conn, &keys, threshold).await
+                    accounts::near_many(&mut conn, &keys, threshold).await
                 })
             })
             .collect();
@@ -222,7 +279,7 @@ impl Store {
         &self,
         tx: &mut Tx,
         draft: &Draft,
-        similar: Vec<Candidate>,
+        similar: Vec<NearName>,
         program: &Program,
         actor: &Actor,
         now: OffsetDateTime,
@@ -234,7 +291,7 @@ impl Store {
         // domain, say) serialize here, on the same lock commands take.
         self.lock_keys(tx, &[&format!("account:{}", account.id)])
             .await?;
-        let possible_duplicates: Vec<Candidate> = similar
+        let possible_duplicates: Vec<NearName> = similar
             .into_iter()
             .filter(|c| c.account_id != account.id)
             .collect();
@@ -382,6 +439,18 @@ pub(crate) fn company_keys(draft: &Draft, name_key: &str) -> Vec<String> {
 }
 
 /// The account a registration's draft names, when none matched it.
+/// Each draft's name key (given, in the drafts' order) and domain, as the
+/// exact-account lookups take them.
+pub(crate) fn exact_lookups<'d>(
+    keys: &'d [String],
+    drafts: impl IntoIterator<Item = &'d Draft>,
+) -> Vec<(&'d str, Option<&'d WebDomain>)> {
+    keys.iter()
+        .zip(drafts)
+        .map(|(key, draft)| (key.as_str(), draft.domain.as_ref()))
+        .collect()
+}
+
 pub(crate) fn new_account(draft: &Draft) -> NewAccount {
     NewAccount {
         name: draft.company_name.clone(),
@@ -451,7 +520,7 @@ async fn claim(
     conflicts::open_or_join(tx, registration, &competitors, program, log, now).await
 }
 
-pub(crate) fn submitted_event(reg: &RegistrationRecord, duplicates: &[Candidate]) -> NewEvent {
+pub(crate) fn submitted_event(reg: &RegistrationRecord, duplicates: &[NearName]) -> NewEvent {
     let mut why = format!(
         "{} registered {} through {}",
         reg.case_number(),

@@ -60,11 +60,11 @@ pub async fn create(
         .register(&draft, program, &caller.actor(), now, request.as_ref())
         .await?;
     let mut view = RegistrationView::new(&registered.registration, registered.conflict.as_ref());
-    let duplicates = registered
-        .possible_duplicates
-        .iter()
-        .map(CandidateView::from);
-    view.possible_duplicates = Some(duplicates.collect());
+    let duplicates = state
+        .store
+        .candidates(&registered.possible_duplicates)
+        .await?;
+    view.possible_duplicates = Some(duplicates.iter().map(CandidateView::from).collect());
     if state.crm.is_some() {
         view.crm = Some(CrmView::pending());
     }

@@ -18,7 +18,7 @@ use trellis_domain::program::Program;
 use trellis_domain::registration::{Channel, Draft};
 use trellis_domain::DomainError;
 use trellis_intake::csv_rows::{self, FileError};
-use trellis_store::{Prepared, Store, StoreError};
+use trellis_store::{Registered, Store, StoreError};
 use utoipa::ToSchema;
 
 /// Rows registered per transaction: large enough that the commit and each
@@ -194,39 +194,34 @@ impl Importer<'_> {
     ) -> Result<Vec<RowResult>, ApiError> {
         let drafts = pending.iter().map(|p| p.draft.clone()).collect();
         let prepared = self.store.prepare_many(drafts, self.program).await?;
+        let mut chunks = pending.chunks(BATCH);
         let mut results = Vec::with_capacity(pending.len());
-        for (chunk, batch) in pending.chunks(BATCH).zip(prepared.into_batches(BATCH)) {
-            results.extend(self.register(chunk, batch).await?);
+        let each_batch = |outcomes: Vec<Result<Registered, StoreError>>| {
+            let chunk = chunks.next().unwrap_or_default();
+            results.extend(chunk.iter().zip(outcomes).map(row_result));
             progress(results.len());
-        }
+        };
+        let (program, actor, now) = (self.program, &self.actor, self.now);
+        self.store
+            .register_in_batches(prepared, BATCH, program, actor, now, each_batch)
+            .await?;
         Ok(results)
     }
+}
 
-    async fn register(
-        &self,
-        chunk: &[Pending],
-        prepared: Prepared,
-    ) -> Result<Vec<RowResult>, ApiError> {
-        let outcomes = self
-            .store
-            .register_many(prepared, self.program, &self.actor, self.now)
-            .await?;
-        Ok(chunk
-            .iter()
-            .zip(outcomes)
-            .map(|(p, outcome)| match outcome {
-                Ok(done) => result(
-                    p.row,
-                    "registered",
-                    Some(done.registration.case_number().to_string()),
-                    None,
-                ),
-                Err(StoreError::Domain(already @ DomainError::AlreadyRegistered { .. })) => {
-                    result(p.row, "duplicate", None, Some(already.to_string()))
-                }
-                Err(e) => result(p.row, "refused", None, Some(e.to_string())),
-            })
-            .collect())
+/// What became of a row the store was asked to register.
+fn row_result((p, outcome): (&Pending, Result<Registered, StoreError>)) -> RowResult {
+    match outcome {
+        Ok(done) => result(
+            p.row,
+            "registered",
+            Some(done.registration.case_number().to_string()),
+            None,
+        ),
+        Err(StoreError::Domain(already @ DomainError::AlreadyRegistered { .. })) => {
+            result(p.row, "duplicate", None, Some(already.to_string()))
+        }
+        Err(e) => result(p.row, "refused", None, Some(e.to_string())),
     }
 }
 
