@@ -189,7 +189,7 @@ pub(crate) async fn near_many(
 
 /// The candidates of each list of near names, in its order: their names
 /// and domains read once each, in as few statements as the ids allow.
-pub(crate) async fn described(
+async fn described(
     conn: &mut AnyConnection,
     near: Vec<Vec<NearName>>,
 ) -> Result<Vec<Vec<Candidate>>> {

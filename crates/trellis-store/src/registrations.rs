@@ -438,7 +438,6 @@ pub(crate) fn company_keys(draft: &Draft, name_key: &str) -> Vec<String> {
     keys
 }
 
-/// The account a registration's draft names, when none matched it.
 /// Each draft's name key (given, in the drafts' order) and domain, as the
 /// exact-account lookups take them.
 pub(crate) fn exact_lookups<'d>(
@@ -451,6 +450,7 @@ pub(crate) fn exact_lookups<'d>(
         .collect()
 }
 
+/// The account a registration's draft names, when none matched it.
 pub(crate) fn new_account(draft: &Draft) -> NewAccount {
     NewAccount {
         name: draft.company_name.clone(),
