@@ -5,7 +5,7 @@
 use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::records::AccountRecord;
-use crate::rows::{micros, Marks, RowExt};
+use crate::rows::{fetch_for_ids, micros, Marks, RowExt};
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -318,24 +318,17 @@ async fn names_by_id(
     conn: &mut AnyConnection,
     ids: &[AccountId],
 ) -> Result<HashMap<AccountId, (String, Option<String>)>> {
-    let mut found = HashMap::with_capacity(ids.len());
-    let marks = Marks::of(conn);
-    for chunk in ids.chunks(marks.rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT id, name, domain FROM accounts WHERE id IN ({})",
-            marks.list(1, chunk.len())
-        );
-        let rows = chunk
-            .iter()
-            .fold(sqlx::query(&sql), |q, id| q.bind(id.0))
-            .fetch_all(&mut *conn)
-            .await?;
-        for row in &rows {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows = fetch_for_ids(conn, &ids, |list| {
+        format!("SELECT id, name, domain FROM accounts WHERE id IN ({list})")
+    })
+    .await?;
+    rows.iter()
+        .map(|row| {
             let names = (row.text("name")?, row.opt_text("domain")?);
-            found.insert(AccountId(row.int("id")?), names);
-        }
-    }
-    Ok(found)
+            Ok((AccountId(row.int("id")?), names))
+        })
+        .collect()
 }
 
 /// `INSERT INTO accounts` with `rows` rows of parameters, in the column

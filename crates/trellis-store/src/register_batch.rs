@@ -22,7 +22,7 @@ use crate::registrations::{
     account_created, company_keys, exact_lookups, insert_many, new_account, on_case,
     submitted_event, NewRow, Registered, ACTIVE,
 };
-use crate::rows::{Marks, RowExt};
+use crate::rows::{fetch_for_ids, RowExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -322,24 +322,14 @@ fn unanswered() -> StoreError {
 
 /// The linked accounts that an active registration already claims.
 async fn accounts_claimed(tx: &mut Tx, linked: &[Linked]) -> Result<HashSet<AccountId>> {
-    let ids: Vec<AccountId> = linked.iter().flatten().map(|(a, _)| a.id).collect();
-    let mut claimed = HashSet::new();
-    let marks = Marks::of(tx);
-    for chunk in ids.chunks(marks.rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT DISTINCT account_id FROM registrations WHERE account_id IN ({}) AND status IN {ACTIVE}",
-            marks.list(1, chunk.len())
-        );
-        let rows = chunk
-            .iter()
-            .fold(sqlx::query(&sql), |q, id| q.bind(id.0))
-            .fetch_all(&mut **tx)
-            .await?;
-        for row in rows {
-            claimed.insert(AccountId(row.int("account_id")?));
-        }
-    }
-    Ok(claimed)
+    let ids: Vec<i64> = linked.iter().flatten().map(|(a, _)| a.id.0).collect();
+    let rows = fetch_for_ids(tx, &ids, |list| {
+        format!("SELECT DISTINCT account_id FROM registrations WHERE account_id IN ({list}) AND status IN {ACTIVE}")
+    })
+    .await?;
+    rows.iter()
+        .map(|row| Ok(AccountId(row.int("account_id")?)))
+        .collect()
 }
 
 /// Which drafts contest their account: an active claim holds it, or

@@ -92,6 +92,23 @@ pub(crate) fn placeholders_from(first: usize, count: usize) -> String {
     Marks::Numbered.list(first, count)
 }
 
+/// The rows `sql` answers for every id, in as few statements as binding
+/// allows: `sql` is given the placeholders of one statement's `IN` list.
+pub(crate) async fn fetch_for_ids(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    sql: impl Fn(&str) -> String,
+) -> Result<Vec<AnyRow>> {
+    let marks = Marks::of(conn);
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(marks.rows_per_statement(1)) {
+        let sql = sql(&marks.list(1, chunk.len()));
+        let query = chunk.iter().fold(sqlx::query(&sql), |q, id| q.bind(*id));
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
 /// How a statement of many parameters (a multi-row insert, a long `IN`
 /// list) writes them on the connection at hand.
 ///
